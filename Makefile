@@ -1,0 +1,45 @@
+# pglearn: PGXS build of the extension, its tests, and the pglearn command.
+
+EXTENSION = pglearn
+MODULE_big = pglearn
+EXTVERSION = 0.1
+
+OBJS = \
+	src/pglearn.o \
+	src/fvec.o \
+	src/tokenize.o \
+	src/features.o \
+	src/model.o \
+	src/solver.o \
+	src/train.o \
+	src/classify.o \
+	src/evaluate.o
+
+DATA = sql/pglearn--$(EXTVERSION).sql
+
+REGRESS = fvec model features train classify evaluate fit
+REGRESS_OPTS = --inputdir=. --load-extension=pglearn
+
+PG_CONFIG ?= pg_config
+PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# C unit tests of the Postgres-free parts, under AddressSanitizer and UBSan.
+UNIT_CC ?= $(CC)
+UNIT_CFLAGS = -O1 -g -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -Isrc
+UNIT_TESTS = t/unit/build/test_tokenize t/unit/build/test_solver
+
+t/unit/build/test_tokenize: t/unit/test_tokenize.c src/tokenize.c src/tokenize.h
+	@mkdir -p t/unit/build
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ t/unit/test_tokenize.c src/tokenize.c -lm
+
+t/unit/build/test_solver: t/unit/test_solver.c src/solver.c src/solver.h
+	@mkdir -p t/unit/build
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ t/unit/test_solver.c src/solver.c -lm
+
+.PHONY: unit
+unit: $(UNIT_TESTS)
+	@status=0; for t in $(UNIT_TESTS); do ./$$t || status=1; done; exit $$status

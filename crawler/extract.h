@@ -1,0 +1,32 @@
+/*
+ * extract.h: what the crawler keeps of an HTML page, and the libxml2
+ * extraction that produces it.
+ */
+#ifndef PGLEARN_EXTRACT_H
+#define PGLEARN_EXTRACT_H
+
+#include <stddef.h>
+
+/* every field is malloc'd valid UTF-8 or NULL when the page lacks it */
+typedef struct Page
+{
+	char	   *title;			/* <title>, else og:title */
+	char	   *description;	/* <meta name=description> */
+	char	   *og_description;
+	char	   *og_type;
+	char	   *og_image;		/* absolute http(s) URL */
+	char	   *favicon;		/* absolute http(s) URL */
+	char	   *body;			/* visible text, whitespace collapsed, capped */
+	char	   *final_url;		/* canonical link else effective URL, no utm_* */
+} Page;
+
+/*
+ * Parse html (UTF-8, html_len bytes) fetched from effective_url and fill
+ * *page.  body_max_chars caps the body text in characters.  Returns 0, or
+ * -1 when libxml2 produced no document at all (page left empty).
+ */
+int			extract_page(const char *html, size_t html_len, const char *effective_url,
+						 size_t body_max_chars, Page *page);
+void		page_free(Page *page);
+
+#endif							/* PGLEARN_EXTRACT_H */

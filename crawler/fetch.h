@@ -1,0 +1,53 @@
+/*
+ * fetch.h: concurrent HTTP(S) downloads with libcurl's multi interface.
+ */
+#ifndef PGLEARN_FETCH_H
+#define PGLEARN_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#define PGLEARN_USER_AGENT "pglearn-crawler/0.1 (+https://github.com/pglearn/pglearn)"
+
+typedef struct FetchOptions
+{
+	int			jobs;			/* concurrent transfers in total */
+	int			per_host;		/* concurrent transfers per scheme://host:port */
+	long		delay_ms;		/* minimum gap between starts on one host */
+	long		connect_timeout_ms;
+	long		timeout_ms;		/* whole transfer, redirects included */
+	long		max_redirects;
+	size_t		max_body;		/* decoded bytes; more is an error */
+	const char *user_agent;
+	const char *accept;			/* Accept header value */
+} FetchOptions;
+
+typedef struct FetchResult
+{
+	size_t		index;			/* position in the url array given to fetch_all */
+	const char *url;			/* as requested */
+	CURLcode	code;			/* CURLE_OK if a response arrived */
+	long		http_status;	/* last response code, 0 if none */
+	const char *error;			/* NULL if code == CURLE_OK */
+	bool		too_large;		/* the body cap stopped the transfer */
+	const char *body;			/* decoded body (NUL-terminated), may be "" */
+	size_t		body_len;
+	const char *content_type;	/* may be NULL */
+	const char *effective_url;	/* after redirects; never NULL */
+} FetchResult;
+
+/* called once per finished transfer; everything in *res dies on return */
+typedef void (*FetchDone) (const FetchResult *res, void *arg);
+
+/*
+ * Fetch urls[0..n) (absolute http/https URLs) and call done for each.  Stops
+ * starting transfers once `interrupted` is set, but lets those in flight
+ * finish, so each started URL gets exactly one callback.  Returns 0, or -1
+ * if libcurl itself failed (message on stderr).
+ */
+int			fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
+					  FetchDone done, void *arg);
+
+#endif							/* PGLEARN_FETCH_H */

@@ -1,0 +1,297 @@
+/*-------------------------------------------------------------------------
+ *
+ * classify.c
+ *	  Scoring: score(model, fvec), classify(model, fvec), predict(model,
+ *	  fvec), and classify(name, url, title, body) over stored models.
+ *
+ * A model can be megabytes of weights, and a query scores it against every
+ * row.  Each call site therefore keeps a decoded copy in fn_extra (in
+ * fn_mcxt, so it lives for the query), keyed by the model's content id.
+ * Reading the id needs only the header: for a toasted model that is a
+ * slice fetch of the first chunk, so a row costs O(nnz of its fvec) no
+ * matter how large the model is.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "features.h"
+#include "fvec.h"
+#include "model.h"
+
+PG_FUNCTION_INFO_V1(pglearn_score);
+PG_FUNCTION_INFO_V1(pglearn_classify);
+PG_FUNCTION_INFO_V1(pglearn_predict);
+PG_FUNCTION_INFO_V1(pglearn_classify_named);
+
+/*
+ * A decoded model: weights spread into a dense array indexed by feature
+ * index, so a dot product is one lookup per fvec entry.  Models whose
+ * largest index is far beyond their weight count (hand-made fvecs with huge
+ * indexes) keep their sorted sparse arrays and use binary search instead.
+ */
+#define SCORING_DENSE_MIN	(1 << 22)
+
+typedef struct ScoringModel
+{
+	uint64		id;
+	int32		dense_len;		/* entries in dense[], 0 if sparse */
+	float4	   *dense;
+	int32		nnz;			/* sparse form, if dense is NULL */
+	int32	   *indexes;
+	float4	   *weights;
+	double		intercept;		/* bias_weight * bias */
+	Model		header;			/* the header only (the weights are above) */
+} ScoringModel;
+
+static void
+scoring_model_free(ScoringModel *sm)
+{
+	if (sm->dense)
+		pfree(sm->dense);
+	if (sm->indexes)
+		pfree(sm->indexes);
+	if (sm->weights)
+		pfree(sm->weights);
+	pfree(sm);
+}
+
+/* Build a ScoringModel in 'context' from a full (detoasted) model. */
+static ScoringModel *
+scoring_model_build(const Model *m, MemoryContext context)
+{
+	ScoringModel *sm = MemoryContextAllocZero(context, sizeof(ScoringModel));
+	const float4 *weights = MODEL_WEIGHTS(m);
+	int			i;
+
+	memcpy(&sm->header, m, MODEL_HEADER_SIZE);
+	sm->id = m->id;
+	sm->intercept = m->bias_weight * m->bias;
+	sm->dense_len = m->nnz > 0 ? m->indexes[m->nnz - 1] + 1 : 0;
+	if (sm->dense_len <= Max(SCORING_DENSE_MIN, 4 * (int64) m->nnz))
+	{
+		sm->dense = MemoryContextAllocExtended(context, sizeof(float4) * (Size) Max(sm->dense_len, 1),
+											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		for (i = 0; i < m->nnz; i++)
+			sm->dense[m->indexes[i]] = weights[i];
+	}
+	else
+	{
+		sm->dense_len = 0;
+		sm->nnz = m->nnz;
+		sm->indexes = MemoryContextAllocExtended(context, sizeof(int32) * m->nnz, MCXT_ALLOC_HUGE);
+		sm->weights = MemoryContextAllocExtended(context, sizeof(float4) * m->nnz, MCXT_ALLOC_HUGE);
+		memcpy(sm->indexes, m->indexes, sizeof(int32) * m->nnz);
+		memcpy(sm->weights, weights, sizeof(float4) * m->nnz);
+	}
+	return sm;
+}
+
+/*
+ * The decoded model for this call site, rebuilt only when the model
+ * argument's id changes.
+ */
+static ScoringModel *
+scoring_model_get(FunctionCallInfo fcinfo, Datum model_datum)
+{
+	ScoringModel *cached = (ScoringModel *) fcinfo->flinfo->fn_extra;
+	Model	   *header;
+	Model	   *m;
+
+	header = (Model *) PG_DETOAST_DATUM_SLICE(model_datum, 0, MODEL_HEADER_SIZE);
+	if (cached != NULL && cached->id == header->id)
+		return cached;
+
+	m = DatumGetModel(model_datum);
+	if (cached != NULL)
+		scoring_model_free(cached);
+	cached = scoring_model_build(m, fcinfo->flinfo->fn_mcxt);
+	fcinfo->flinfo->fn_extra = cached;
+	return cached;
+}
+
+static double
+scoring_model_margin(const ScoringModel *sm, const FVec *v)
+{
+	const float4 *values = FVEC_VALUES(v);
+	double		margin = sm->intercept;
+	int			i;
+
+	if (sm->dense != NULL)
+	{
+		for (i = 0; i < v->nnz; i++)
+		{
+			int32		index = v->indexes[i];
+
+			/* indexes are sorted: nothing past the model's largest counts */
+			if (index >= sm->dense_len)
+				break;
+			margin += (double) sm->dense[index] * values[i];
+		}
+		return margin;
+	}
+
+	for (i = 0; i < v->nnz; i++)
+	{
+		int32		lo = 0,
+					hi = sm->nnz;
+
+		while (lo < hi)
+		{
+			int32		mid = lo + (hi - lo) / 2;
+
+			if (sm->indexes[mid] < v->indexes[i])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < sm->nnz && sm->indexes[lo] == v->indexes[i])
+			margin += (double) sm->weights[lo] * values[i];
+	}
+	return margin;
+}
+
+Datum
+pglearn_score(PG_FUNCTION_ARGS)
+{
+	ScoringModel *sm = scoring_model_get(fcinfo, PG_GETARG_DATUM(0));
+	FVec	   *v = PG_GETARG_FVEC_P(1);
+
+	PG_RETURN_FLOAT8(scoring_model_margin(sm, v));
+}
+
+Datum
+pglearn_classify(PG_FUNCTION_ARGS)
+{
+	ScoringModel *sm = scoring_model_get(fcinfo, PG_GETARG_DATUM(0));
+	FVec	   *v = PG_GETARG_FVEC_P(1);
+
+	PG_RETURN_FLOAT8(model_probability(&sm->header, scoring_model_margin(sm, v)));
+}
+
+Datum
+pglearn_predict(PG_FUNCTION_ARGS)
+{
+	ScoringModel *sm = scoring_model_get(fcinfo, PG_GETARG_DATUM(0));
+	FVec	   *v = PG_GETARG_FVEC_P(1);
+
+	PG_RETURN_INT32(scoring_model_margin(sm, v) >= 0.0 ? 1 : -1);
+}
+
+/*
+ * classify(name, url, title, body): the newest stored model of that name,
+ * with the feature settings it was fitted with.  The lookup happens once
+ * per query (the function is STABLE, so one snapshot's answer serves the
+ * whole statement) and the decoded model is kept in fn_extra.
+ */
+typedef struct NamedModelCache
+{
+	char	   *name;
+	int			hash_bits;
+	bool		binary;
+	ScoringModel *model;
+} NamedModelCache;
+
+/* The feature settings fit() recorded in a model's params. */
+static void
+named_model_settings(Jsonb *params, int *hash_bits, bool *binary)
+{
+	JsonbValue	key;
+	JsonbValue *value;
+
+	*hash_bits = FEATURES_DEFAULT_HASH_BITS;
+	*binary = false;
+	if (params == NULL || !JB_ROOT_IS_OBJECT(params))
+		return;
+
+	key.type = jbvString;
+	key.val.string.val = "hash_bits";
+	key.val.string.len = strlen("hash_bits");
+	value = findJsonbValueFromContainer(&params->root, JB_FOBJECT, &key);
+	if (value != NULL && value->type == jbvNumeric)
+		*hash_bits = DatumGetInt32(DirectFunctionCall1(numeric_int4,
+													   NumericGetDatum(value->val.numeric)));
+
+	key.val.string.val = "binary";
+	key.val.string.len = strlen("binary");
+	value = findJsonbValueFromContainer(&params->root, JB_FOBJECT, &key);
+	if (value != NULL && value->type == jbvBool)
+		*binary = value->val.boolean;
+}
+
+static NamedModelCache *
+named_model_lookup(FunctionCallInfo fcinfo, text *name_text)
+{
+	NamedModelCache *cache = (NamedModelCache *) fcinfo->flinfo->fn_extra;
+	char	   *name = text_to_cstring(name_text);
+	MemoryContext fn_context = fcinfo->flinfo->fn_mcxt;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	Datum		model_datum;
+	Datum		params_datum;
+	int			ret;
+
+	if (cache != NULL && strcmp(cache->name, name) == 0)
+		return cache;
+
+	if (cache == NULL)
+		cache = MemoryContextAllocZero(fn_context, sizeof(NamedModelCache));
+	else
+	{
+		pfree(cache->name);
+		scoring_model_free(cache->model);
+	}
+
+	args[0] = PointerGetDatum(name_text);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT model, params FROM pglearn.models WHERE name = $1 "
+								"ORDER BY created_at DESC, id DESC LIMIT 1",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("Train it with SELECT pglearn.fit('%s'); existing models are listed in pglearn.models.", name)));
+
+	model_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	params_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	cache->model = scoring_model_build(DatumGetModel(model_datum), fn_context);
+	named_model_settings(isnull ? NULL : DatumGetJsonbP(params_datum),
+						 &cache->hash_bits, &cache->binary);
+	SPI_finish();
+
+	cache->name = MemoryContextStrdup(fn_context, name);
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
+Datum
+pglearn_classify_named(PG_FUNCTION_ARGS)
+{
+	NamedModelCache *cache;
+	FVec	   *v;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be NULL")));
+	cache = named_model_lookup(fcinfo, PG_GETARG_TEXT_PP(0));
+	v = features_extract(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
+						 PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2),
+						 PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3),
+						 cache->hash_bits, cache->binary);
+	PG_RETURN_FLOAT8(model_probability(&cache->model->header,
+									   scoring_model_margin(cache->model, v)));
+}

@@ -1,0 +1,393 @@
+/*-------------------------------------------------------------------------
+ *
+ * fvec.c
+ *	  The sparse feature vector type: text and binary I/O, validation,
+ *	  construction from unsorted pairs, and small accessors.
+ *
+ * This file owns the representation of pglearn.fvec.  Turning articles into
+ * vectors is features.c's business; using them to train or score is
+ * train.c's and classify.c's.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+#include <math.h>
+
+#include "common/shortest_dec.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+
+#include "fvec.h"
+
+PG_FUNCTION_INFO_V1(pglearn_fvec_in);
+PG_FUNCTION_INFO_V1(pglearn_fvec_out);
+PG_FUNCTION_INFO_V1(pglearn_fvec_recv);
+PG_FUNCTION_INFO_V1(pglearn_fvec_send);
+PG_FUNCTION_INFO_V1(pglearn_fvec_nnz);
+PG_FUNCTION_INFO_V1(pglearn_fvec_cosine);
+
+FVec *
+fvec_allocate(int nnz)
+{
+	FVec	   *v;
+
+	if (nnz < 0 || nnz > FVEC_MAX_NNZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("fvec cannot have %d entries", nnz),
+				 errdetail("The maximum is %d entries.", FVEC_MAX_NNZ)));
+
+	v = (FVec *) palloc0(FVEC_SIZE(nnz));
+	SET_VARSIZE(v, FVEC_SIZE(nnz));
+	v->nnz = nnz;
+	return v;
+}
+
+typedef struct FVecPair
+{
+	int32		index;
+	float4		value;
+} FVecPair;
+
+static int
+fvec_pair_cmp(const void *a, const void *b)
+{
+	int32		ia = ((const FVecPair *) a)->index;
+	int32		ib = ((const FVecPair *) b)->index;
+
+	return (ia > ib) - (ia < ib);
+}
+
+FVec *
+fvec_from_pairs(int32 *indexes, float4 *values, int n)
+{
+	FVecPair   *pairs;
+	FVec	   *v;
+	float4	   *out_values;
+	int			nnz = 0;
+	int			i;
+
+	if (n == 0)
+		return fvec_allocate(0);
+
+	pairs = palloc_extended(sizeof(FVecPair) * (Size) n, MCXT_ALLOC_HUGE);
+	for (i = 0; i < n; i++)
+	{
+		pairs[i].index = indexes[i];
+		pairs[i].value = values[i];
+	}
+	qsort(pairs, n, sizeof(FVecPair), fvec_pair_cmp);
+
+	/* sum duplicates in place */
+	for (i = 0; i < n; i++)
+	{
+		if (nnz > 0 && pairs[nnz - 1].index == pairs[i].index)
+			pairs[nnz - 1].value += pairs[i].value;
+		else
+			pairs[nnz++] = pairs[i];
+	}
+
+	/* drop the zeros the sums may have produced */
+	n = nnz;
+	nnz = 0;
+	for (i = 0; i < n; i++)
+		if (pairs[i].value != 0.0f)
+			pairs[nnz++] = pairs[i];
+
+	v = fvec_allocate(nnz);
+	out_values = FVEC_VALUES(v);
+	for (i = 0; i < nnz; i++)
+	{
+		v->indexes[i] = pairs[i].index;
+		out_values[i] = pairs[i].value;
+	}
+	pfree(pairs);
+	return v;
+}
+
+/*
+ * Check the invariants every function relies on: sane count, indexes
+ * strictly increasing and non-negative, values finite.  Used on bytes we did
+ * not produce ourselves (binary input).
+ */
+void
+fvec_validate(const FVec *v)
+{
+	const float4 *values = FVEC_VALUES(v);
+	int			i;
+
+	if (v->flags != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid fvec: unknown flags %d", v->flags)));
+
+	for (i = 0; i < v->nnz; i++)
+	{
+		if (v->indexes[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid fvec: negative index %d", v->indexes[i])));
+		if (i > 0 && v->indexes[i] <= v->indexes[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid fvec: indexes not strictly increasing at %d", v->indexes[i])));
+		if (!isfinite(values[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid fvec: value at index %d is not finite", v->indexes[i])));
+	}
+}
+
+/*
+ * Text input: '{}' or '{i:v,i:v,...}' with optional whitespace, indexes
+ * strictly increasing non-negative int4, values finite float4.  We insist on
+ * sorted input rather than sorting it so that text round-trips are exact and
+ * a typo never silently merges two features.
+ */
+static void
+fvec_syntax_error(const char *input, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type fvec: \"%s\"", input),
+			 errdetail("%s", what),
+			 errhint("An fvec looks like {12:1,407:0.5}: index:value pairs with increasing indexes.")));
+}
+
+Datum
+pglearn_fvec_in(PG_FUNCTION_ARGS)
+{
+	char	   *input = PG_GETARG_CSTRING(0);
+	char	   *p = input;
+	int			capacity = 16;
+	int			n = 0;
+	int32	   *indexes;
+	float4	   *values;
+	FVec	   *v;
+
+	indexes = palloc(sizeof(int32) * capacity);
+	values = palloc(sizeof(float4) * capacity);
+
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p != '{')
+		fvec_syntax_error(input, "Expected \"{\" at the start.");
+	p++;
+	while (isspace((unsigned char) *p))
+		p++;
+
+	if (*p != '}')
+	{
+		for (;;)
+		{
+			long		index;
+			float		value;
+			char	   *end;
+
+			while (isspace((unsigned char) *p))
+				p++;
+			if (!isdigit((unsigned char) *p))
+				fvec_syntax_error(input, "Expected a non-negative integer index.");
+			errno = 0;
+			index = strtol(p, &end, 10);
+			if (errno == ERANGE || index > PG_INT32_MAX)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("fvec index out of range in \"%s\"", input),
+						 errdetail("Indexes must be between 0 and %d.", PG_INT32_MAX)));
+			p = end;
+			while (isspace((unsigned char) *p))
+				p++;
+			if (*p != ':')
+				fvec_syntax_error(input, "Expected \":\" after an index.");
+			p++;
+			while (isspace((unsigned char) *p))
+				p++;
+			errno = 0;
+			value = strtof(p, &end);
+			if (end == p)
+				fvec_syntax_error(input, "Expected a number after \":\".");
+			if (!isfinite(value) || errno == ERANGE)
+			{
+				/* strtof sets ERANGE for denormals too; only reject overflow */
+				if (!isfinite(value) || fabsf(value) > 1.0f)
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("fvec value for index %ld is not a finite float4 in \"%s\"", index, input),
+							 errhint("NaN and infinite values are not allowed in a feature vector.")));
+			}
+			p = end;
+
+			if (n > 0 && index <= indexes[n - 1])
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						 errmsg("invalid input syntax for type fvec: \"%s\"", input),
+						 errdetail(index == indexes[n - 1] ? "Index %ld appears twice." :
+								   "Index %ld is out of order.", index),
+						 errhint("List indexes in strictly increasing order.")));
+			if (n >= FVEC_MAX_NNZ)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("fvec has too many entries"),
+						 errdetail("The maximum is %d entries.", FVEC_MAX_NNZ)));
+			if (n == capacity)
+			{
+				capacity *= 2;
+				indexes = repalloc_huge(indexes, sizeof(int32) * (Size) capacity);
+				values = repalloc_huge(values, sizeof(float4) * (Size) capacity);
+			}
+			indexes[n] = (int32) index;
+			values[n] = value;
+			n++;
+
+			while (isspace((unsigned char) *p))
+				p++;
+			if (*p == ',')
+			{
+				p++;
+				continue;
+			}
+			if (*p == '}')
+				break;
+			fvec_syntax_error(input, "Expected \",\" or \"}\" after a value.");
+		}
+	}
+	p++;						/* the closing brace */
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p != '\0')
+		fvec_syntax_error(input, "Unexpected characters after \"}\".");
+
+	/*
+	 * Explicit zeros are kept as written: dropping them would make text
+	 * round-trips lossy for vectors users typed by hand.
+	 */
+	v = fvec_allocate(n);
+	memcpy(v->indexes, indexes, sizeof(int32) * n);
+	memcpy(FVEC_VALUES(v), values, sizeof(float4) * n);
+	PG_RETURN_FVEC_P(v);
+}
+
+Datum
+pglearn_fvec_out(PG_FUNCTION_ARGS)
+{
+	FVec	   *v = PG_GETARG_FVEC_P(0);
+	float4	   *values = FVEC_VALUES(v);
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	enlargeStringInfo(&buf, v->nnz * 20 + 2);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < v->nnz; i++)
+	{
+		char		number[FLOAT_SHORTEST_DECIMAL_LEN];
+
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		/* shortest text that reads back as the identical float4 */
+		float_to_shortest_decimal_buf(values[i], number);
+		appendStringInfo(&buf, "%d:%s", v->indexes[i], number);
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* Binary form: int32 nnz, then nnz int32 indexes, then nnz float4 values. */
+Datum
+pglearn_fvec_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		nnz;
+	FVec	   *v;
+	float4	   *values;
+	int			i;
+
+	if (buf->len - buf->cursor < (int) sizeof(int32))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary fvec: truncated header")));
+	nnz = pq_getmsgint(buf, sizeof(int32));
+	if (nnz < 0 || nnz > FVEC_MAX_NNZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary fvec: entry count %d out of range", nnz)));
+	if ((Size) (buf->len - buf->cursor) != (Size) nnz * 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary fvec: expected %d bytes of entries, got %d",
+						nnz * 8, buf->len - buf->cursor)));
+
+	v = fvec_allocate(nnz);
+	values = FVEC_VALUES(v);
+	for (i = 0; i < nnz; i++)
+		v->indexes[i] = pq_getmsgint(buf, sizeof(int32));
+	for (i = 0; i < nnz; i++)
+		values[i] = pq_getmsgfloat4(buf);
+	fvec_validate(v);
+	PG_RETURN_FVEC_P(v);
+}
+
+Datum
+pglearn_fvec_send(PG_FUNCTION_ARGS)
+{
+	FVec	   *v = PG_GETARG_FVEC_P(0);
+	float4	   *values = FVEC_VALUES(v);
+	StringInfoData buf;
+	int			i;
+
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, v->nnz);
+	for (i = 0; i < v->nnz; i++)
+		pq_sendint32(&buf, v->indexes[i]);
+	for (i = 0; i < v->nnz; i++)
+		pq_sendfloat4(&buf, values[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+Datum
+pglearn_fvec_nnz(PG_FUNCTION_ARGS)
+{
+	FVec	   *v = PG_GETARG_FVEC_P(0);
+
+	PG_RETURN_INT32(v->nnz);
+}
+
+/* Cosine similarity by a merge over the two sorted index lists. */
+Datum
+pglearn_fvec_cosine(PG_FUNCTION_ARGS)
+{
+	FVec	   *a = PG_GETARG_FVEC_P(0);
+	FVec	   *b = PG_GETARG_FVEC_P(1);
+	float4	   *av = FVEC_VALUES(a);
+	float4	   *bv = FVEC_VALUES(b);
+	double		dot = 0.0,
+				norm_a = 0.0,
+				norm_b = 0.0;
+	int			i = 0,
+				j = 0;
+
+	for (i = 0; i < a->nnz; i++)
+		norm_a += (double) av[i] * av[i];
+	for (j = 0; j < b->nnz; j++)
+		norm_b += (double) bv[j] * bv[j];
+
+	i = j = 0;
+	while (i < a->nnz && j < b->nnz)
+	{
+		if (a->indexes[i] == b->indexes[j])
+			dot += (double) av[i++] * bv[j++];
+		else if (a->indexes[i] < b->indexes[j])
+			i++;
+		else
+			j++;
+	}
+
+	if (norm_a == 0.0 || norm_b == 0.0)
+		PG_RETURN_FLOAT8(0.0);
+	PG_RETURN_FLOAT8(dot / (sqrt(norm_a) * sqrt(norm_b)));
+}

@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * model.h
+ *	  The trained model type, pglearn.model.
+ *
+ * A model is a fixed header followed by its sparse weights, which are laid
+ * out exactly like an fvec's entries (strictly increasing int32 indexes,
+ * then float4 weights).  The header's id is a hash of everything but the
+ * id and trained_at, so equal models have equal ids and a cached, decoded
+ * model can be recognised by id alone.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGLEARN_MODEL_H
+#define PGLEARN_MODEL_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "datatype/timestamp.h"
+
+#define MODEL_MAGIC				0x504c4d4c	/* "PLML" */
+#define MODEL_FORMAT_VERSION	1
+
+typedef struct Model
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	uint32		magic;			/* MODEL_MAGIC */
+	int32		version;		/* MODEL_FORMAT_VERSION */
+	int32		solver;			/* SolverKind */
+	uint64		id;				/* content hash, see model_compute_id */
+	TimestampTz trained_at;
+	float8		C;				/* regularisation constant */
+	float8		epsilon;		/* stopping tolerance */
+	float8		bias;			/* value of the bias feature, 0 = none */
+	float8		weight_pos;		/* class weight of +1 */
+	float8		weight_neg;		/* class weight of -1 */
+	float8		platt_a;		/* P(+1) = 1 / (1 + exp(platt_a * margin + */
+	float8		platt_b;		/* platt_b)) */
+	float8		bias_weight;	/* margin += bias_weight * bias */
+	int32		max_iter;
+	int32		iterations;
+	int32		converged;		/* 1 if the stopping criterion was met */
+	int32		n_pos;			/* training rows labelled +1 */
+	int32		n_neg;			/* training rows labelled -1 */
+	int32		n_features;		/* distinct feature indexes in training */
+	int32		nnz;			/* stored weights */
+	int32		reserved;		/* always 0 */
+	int32		indexes[FLEXIBLE_ARRAY_MEMBER];
+	/* float4 weights[nnz] follow the indexes */
+} Model;
+
+#define MODEL_HEADER_SIZE	offsetof(Model, indexes)
+#define MODEL_SIZE(nnz)		(MODEL_HEADER_SIZE + (Size) (nnz) * (sizeof(int32) + sizeof(float4)))
+#define MODEL_WEIGHTS(m)	((float4 *) ((m)->indexes + (m)->nnz))
+#define MODEL_MAX_NNZ		(64 * 1024 * 1024)
+
+#define DatumGetModel(x)		((Model *) PG_DETOAST_DATUM(x))
+#define PG_GETARG_MODEL_P(n)	DatumGetModel(PG_GETARG_DATUM(n))
+#define PG_GETARG_MODEL_P_COPY(n) ((Model *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(n)))
+
+/* Allocate a zeroed model with room for nnz weights, magic and version set. */
+extern Model *model_allocate(int nnz);
+
+/* Compute and store m->id from the model's content. */
+extern void model_set_id(Model *m);
+
+/* Name of a solver kind ("logreg", "svm", "pa"), or NULL if unknown. */
+extern const char *model_solver_name(int solver);
+
+/* Probability of +1 for a margin under the model's calibration. */
+extern double model_probability(const Model *m, double margin);
+
+#endif							/* PGLEARN_MODEL_H */

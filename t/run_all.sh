@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# t/run_all.sh: build pglearn and run every test suite on a throwaway cluster.
+#
+# Suites: pg_regress (make installcheck), the C unit tests under
+# AddressSanitizer/UBSan (t/unit), the accuracy test on the SpamAssassin
+# corpus (t/accuracy.sh), and the crawler's tests (crawler/t) when present.
+# Ends with "N passed, N failed" and exits non-zero if anything failed.
+# Run it as root on a new machine (it installs its Debian packages); as an
+# ordinary user it needs the packages already and write access to the
+# PostgreSQL install directories.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+. t/lib/cluster.sh
+
+passed=0
+failed=0
+count() {						# count PASSED FAILED SUITE
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+	echo "== $3: $1 passed, $2 failed"
+}
+
+install_packages || exit 2
+
+echo "== building"
+make -s PG_CONFIG=pg_config >/tmp/pglearn-build.log 2>&1 && make -s install >>/tmp/pglearn-build.log 2>&1 || {
+	cat /tmp/pglearn-build.log
+	echo "build failed"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+grep -i "warning" /tmp/pglearn-build.log && echo "(build produced warnings)"
+
+trap 'cluster_stop' EXIT
+trap 'exit 130' INT TERM
+cluster_start || { echo "0 passed, 1 failed"; exit 1; }
+echo "== cluster on port $PGPORT (socket $PGHOST)"
+
+# pg_regress (PostgreSQL 15 prints "test NAME ... ok" or "... FAILED")
+echo "== pg_regress"
+rm -rf results regression.diffs regression.out
+make -s installcheck >/tmp/pglearn-regress.log 2>&1
+cat /tmp/pglearn-regress.log
+p=$(grep -cE '^(test | +)?[a-z_0-9]+ +\.\.\. ok' /tmp/pglearn-regress.log || true)
+f=$(grep -cE '\.\.\. (FAILED|failed)' /tmp/pglearn-regress.log || true)
+if [ "$p" = 0 ] && [ "$f" = 0 ]; then f=1; fi
+[ -f regression.diffs ] && head -200 regression.diffs
+count "$p" "$f" "pg_regress"
+
+# C unit tests under sanitizers; each binary prints TAP
+echo "== unit tests"
+if make -s unit >/tmp/pglearn-unit.log 2>&1; then
+	cat /tmp/pglearn-unit.log
+	p=$(grep -cE '^ok ' /tmp/pglearn-unit.log || true)
+	f=$(grep -cE '^not ok ' /tmp/pglearn-unit.log || true)
+else
+	cat /tmp/pglearn-unit.log
+	p=$(grep -cE '^ok ' /tmp/pglearn-unit.log || true)
+	f=$(( $(grep -cE '^not ok ' /tmp/pglearn-unit.log || true) + 1 ))
+fi
+count "$p" "$f" "unit"
+
+# suites that print their own "N passed, N failed" line
+run_suite() {					# run_suite NAME COMMAND...
+	local name=$1 log=/tmp/pglearn-$1.log
+	shift
+	"$@" >"$log" 2>&1
+	local status=$?
+	cat "$log"
+	local line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		count 0 1 "$name (no result line, exit $status)"
+		return
+	fi
+	p=${line%% passed*}
+	f=${line#*passed, }
+	f=${f%% failed*}
+	[ "$status" != 0 ] && [ "$f" = 0 ] && f=1
+	count "$p" "$f" "$name"
+}
+
+run_suite accuracy bash t/accuracy.sh
+if [ -x crawler/t/run.sh ]; then
+	run_suite crawler crawler/t/run.sh
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
