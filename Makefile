@@ -29,7 +29,7 @@ include $(PGXS)
 # C unit tests of the Postgres-free parts, under AddressSanitizer and UBSan.
 UNIT_CC ?= $(CC)
 UNIT_CFLAGS = -O1 -g -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -Isrc
+	-fno-omit-frame-pointer -iquote src
 UNIT_TESTS = t/unit/build/test_tokenize t/unit/build/test_solver
 
 t/unit/build/test_tokenize: t/unit/test_tokenize.c src/tokenize.c src/tokenize.h

@@ -44,6 +44,15 @@ CREATE FUNCTION cosine_similarity(fvec, fvec) RETURNS float8
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION cosine_similarity(fvec, fvec) IS 'cosine of the angle between two feature vectors (0 if either is empty)';
 
+CREATE FUNCTION fvec_eq(fvec, fvec) RETURNS bool
+	AS 'MODULE_PATHNAME', 'pglearn_fvec_eq'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR = (
+	LEFTARG = fvec, RIGHTARG = fvec, PROCEDURE = fvec_eq,
+	COMMUTATOR = =, RESTRICT = eqsel, JOIN = eqjoinsel
+);
+COMMENT ON OPERATOR =(fvec, fvec) IS 'same indexes with bitwise identical values';
+
 -- model: a trained linear classifier
 CREATE TYPE model;
 
@@ -70,6 +79,15 @@ CREATE TYPE model (
 	STORAGE = extended
 );
 COMMENT ON TYPE model IS 'trained linear binary classifier: header, hyper-parameters and sparse weights';
+
+CREATE FUNCTION model_eq(model, model) RETURNS bool
+	AS 'MODULE_PATHNAME', 'pglearn_model_eq'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR = (
+	LEFTARG = model, RIGHTARG = model, PROCEDURE = model_eq,
+	COMMUTATOR = =, RESTRICT = eqsel, JOIN = eqjoinsel
+);
+COMMENT ON OPERATOR =(model, model) IS 'identical models (same parameters and weights), whenever trained';
 
 CREATE FUNCTION model_info(model) RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'pglearn_model_info'
@@ -342,7 +360,9 @@ BEGIN
 		body_expr := 'concat_ws(E''\n'', description::text, body::text)';
 	END IF;
 
-	DROP TABLE IF EXISTS pg_temp.pglearn_fit_data;
+	IF to_regclass('pg_temp.pglearn_fit_data') IS NOT NULL THEN
+		DROP TABLE pg_temp.pglearn_fit_data;
+	END IF;
 	EXECUTE format(
 		'CREATE TEMP TABLE pglearn_fit_data AS '
 		'SELECT pglearn.features(url::text, title::text, %s, $1, $2) AS f, label::int4 AS label, '

@@ -277,6 +277,31 @@ named_model_lookup(FunctionCallInfo fcinfo, text *name_text)
 	return cache;
 }
 
+/*
+ * The article's fvec, computed by the SQL-level features() function itself
+ * (called directly, since it accepts NULL fields) so that a stored model
+ * always sees exactly the features it was fitted on.
+ */
+static FVec *
+named_model_features(FunctionCallInfo fcinfo, const NamedModelCache *cache)
+{
+	LOCAL_FCINFO(features_fcinfo, 5);
+	Datum		result;
+	int			i;
+
+	InitFunctionCallInfoData(*features_fcinfo, NULL, 5, InvalidOid, NULL, NULL);
+	for (i = 0; i < 3; i++)
+		features_fcinfo->args[i] = fcinfo->args[i + 1];
+	features_fcinfo->args[3].value = Int32GetDatum(cache->hash_bits);
+	features_fcinfo->args[3].isnull = false;
+	features_fcinfo->args[4].value = BoolGetDatum(cache->binary);
+	features_fcinfo->args[4].isnull = false;
+	result = pglearn_features(features_fcinfo);
+	if (features_fcinfo->isnull)
+		elog(ERROR, "features() returned NULL");
+	return DatumGetFVec(result);
+}
+
 Datum
 pglearn_classify_named(PG_FUNCTION_ARGS)
 {
@@ -288,10 +313,7 @@ pglearn_classify_named(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model name must not be NULL")));
 	cache = named_model_lookup(fcinfo, PG_GETARG_TEXT_PP(0));
-	v = features_extract(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
-						 PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2),
-						 PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3),
-						 cache->hash_bits, cache->binary);
+	v = named_model_features(fcinfo, cache);
 	PG_RETURN_FLOAT8(model_probability(&cache->model->header,
 									   scoring_model_margin(cache->model, v)));
 }

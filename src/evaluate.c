@@ -196,10 +196,32 @@ typedef struct ScoredLabel
 static int
 scored_label_cmp(const void *a, const void *b)
 {
-	float8		pa = ((const ScoredLabel *) a)->probability;
-	float8		pb = ((const ScoredLabel *) b)->probability;
+	const ScoredLabel *sa = a;
+	const ScoredLabel *sb = b;
 
-	return (pa > pb) - (pa < pb);
+	if (sa->probability != sb->probability)
+		return sa->probability < sb->probability ? -1 : 1;
+	return (sa->label > sb->label) - (sa->label < sb->label);
+}
+
+/*
+ * The rows sorted by (probability, label).  Every metric is computed over
+ * this order, so the floating-point sums do not depend on the order rows
+ * arrived in: serial and parallel plans give identical results.
+ */
+static ScoredLabel *
+evaluate_sorted_rows(const EvaluateState *state)
+{
+	ScoredLabel *rows = palloc_extended(sizeof(ScoredLabel) * state->n, MCXT_ALLOC_HUGE);
+	int64		i;
+
+	for (i = 0; i < state->n; i++)
+	{
+		rows[i].probability = state->probability[i];
+		rows[i].label = state->label[i];
+	}
+	qsort(rows, state->n, sizeof(ScoredLabel), scored_label_cmp);
+	return rows;
 }
 
 /*
@@ -208,37 +230,27 @@ scored_label_cmp(const void *a, const void *b)
  * ranks).  NaN when only one class is present.
  */
 static double
-evaluate_roc_auc(const EvaluateState *state, int64 n_pos, int64 n_neg)
+evaluate_roc_auc(const ScoredLabel *rows, int64 n, int64 n_pos, int64 n_neg)
 {
-	ScoredLabel *rows;
 	double		rank_sum = 0.0;
 	int64		i,
 				j;
 
 	if (n_pos == 0 || n_neg == 0)
 		return NAN;
-	rows = palloc_extended(sizeof(ScoredLabel) * state->n, MCXT_ALLOC_HUGE);
-	for (i = 0; i < state->n; i++)
-	{
-		rows[i].probability = state->probability[i];
-		rows[i].label = state->label[i];
-	}
-	qsort(rows, state->n, sizeof(ScoredLabel), scored_label_cmp);
-
-	for (i = 0; i < state->n; i = j)
+	for (i = 0; i < n; i = j)
 	{
 		int64		positives = 0;
 		double		mid_rank;
 
 		CHECK_FOR_INTERRUPTS();
-		for (j = i; j < state->n && rows[j].probability == rows[i].probability; j++)
+		for (j = i; j < n && rows[j].probability == rows[i].probability; j++)
 			if (rows[j].label > 0)
 				positives++;
 		/* ranks i+1 .. j share the mid rank */
 		mid_rank = (double) (i + 1 + j) / 2.0;
 		rank_sum += mid_rank * positives;
 	}
-	pfree(rows);
 	return (rank_sum - (double) n_pos * (n_pos + 1) / 2.0) / ((double) n_pos * n_neg);
 }
 
@@ -272,6 +284,7 @@ pglearn_evaluate_finalfn(PG_FUNCTION_ARGS)
 				tn = 0,
 				fn = 0;
 	double		log_loss = 0.0;
+	ScoredLabel *rows;
 	double		precision,
 				recall,
 				f1;
@@ -281,13 +294,14 @@ pglearn_evaluate_finalfn(PG_FUNCTION_ARGS)
 	if (state == NULL || state->n == 0)
 		PG_RETURN_NULL();
 
+	rows = evaluate_sorted_rows(state);
 	for (i = 0; i < state->n; i++)
 	{
-		double		p = state->probability[i];
+		double		p = rows[i].probability;
 		double		clipped = Min(Max(p, LOG_LOSS_EPSILON), 1.0 - LOG_LOSS_EPSILON);
 		bool		predicted_positive = p >= 0.5;
 
-		if (state->label[i] > 0)
+		if (rows[i].label > 0)
 		{
 			log_loss -= log(clipped);
 			if (predicted_positive)
@@ -316,7 +330,7 @@ pglearn_evaluate_finalfn(PG_FUNCTION_ARGS)
 	append_metric(&buf, "precision", precision);
 	append_metric(&buf, "recall", recall);
 	append_metric(&buf, "f1", f1);
-	append_metric(&buf, "roc_auc", evaluate_roc_auc(state, tp + fn, tn + fp));
+	append_metric(&buf, "roc_auc", evaluate_roc_auc(rows, state->n, tp + fn, tn + fp));
 	append_metric(&buf, "log_loss", log_loss / state->n);
 	appendStringInfo(&buf, ", \"confusion\": {\"tp\": %lld, \"fp\": %lld, \"tn\": %lld, \"fn\": %lld}}",
 					 (long long) tp, (long long) fp, (long long) tn, (long long) fn);

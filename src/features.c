@@ -53,7 +53,8 @@
  *
  * feature_names() shows the tokens of features(url, title, body) with
  * their index and the final value of that index, for explanation and
- * debugging.
+ * debugging.  In a database whose encoding lacks a character of a token
+ * name, that character is shown as \uXXXX.
  *
  * All scratch memory lives in a private context deleted before returning,
  * and the token loops check for interrupts, so a huge body can be
@@ -65,9 +66,11 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "common/unicode_norm.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "tsearch/ts_type.h"
@@ -75,6 +78,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "features.h"
 #include "fvec.h"
 #include "tokenize.h"
 
@@ -437,7 +441,8 @@ check_hash_bits(FunctionCallInfo fcinfo, int argno)
 				 errmsg("hash_bits must be between %d and %d",
 						FEATURES_MIN_HASH_BITS, FEATURES_MAX_HASH_BITS),
 				 errdetail("The value given was %d.", hash_bits),
-				 errhint("The default of 20 gives about a million buckets; use the same value for training and scoring.")));
+				 errhint("The default of %d gives about a million buckets; use the same value for training and scoring.",
+						 FEATURES_DEFAULT_HASH_BITS)));
 	return hash_bits;
 }
 
@@ -578,6 +583,49 @@ fvec_value_at(const FVec *v, int32 index)
 }
 
 /*
+ * A token (valid UTF-8) as text in the database encoding.  A debugging
+ * function should not fail on a name it made itself, so characters the
+ * database encoding lacks (NFKC turns µ into Greek μ, which LATIN1 has
+ * not) are written as \uXXXX or \UXXXXXXXX instead of raising a
+ * conversion error.
+ */
+static text *
+feature_name_text(const char *name, int len, Oid conversion_proc)
+{
+	int			encoding = GetDatabaseEncoding();
+	StringInfoData buf;
+	int			pos = 0;
+
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII ||
+		!OidIsValid(conversion_proc))
+		return cstring_to_text(pg_any_to_server(name, len, PG_UTF8));
+
+	initStringInfo(&buf);
+	while (pos < len)
+	{
+		unsigned char *source = (unsigned char *) name + pos;
+		int			char_len = pg_utf_mblen(source);
+		unsigned char converted[4 * MAX_CONVERSION_GROWTH + 1];
+
+		if (pos + char_len > len)
+			elog(ERROR, "truncated UTF-8 in feature name");
+		if (pg_do_encoding_conversion_buf(conversion_proc, PG_UTF8, encoding,
+										  source, char_len,
+										  converted, sizeof(converted),
+										  true) == char_len)
+			appendStringInfoString(&buf, (char *) converted);
+		else
+		{
+			pg_wchar	cp = utf8_to_unicode(source);
+
+			appendStringInfo(&buf, cp > 0xFFFF ? "\\U%08X" : "\\u%04X", cp);
+		}
+		pos += char_len;
+	}
+	return cstring_to_text_with_len(buf.data, buf.len);
+}
+
+/*
  * feature_names(url, title, body, hash_bits, binary, OUT feature text,
  * OUT index int4, OUT value float4) returns one row per distinct token of
  * features(url, title, body, hash_bits, binary), ordered by index and then
@@ -600,6 +648,7 @@ pglearn_feature_names(PG_FUNCTION_ARGS)
 	TokenTable	table;
 	FVec	   *vector;
 	NamedFeature *named;
+	Oid			conversion_proc = InvalidOid;
 	uint32		n = 0;
 	uint32		i;
 
@@ -645,16 +694,18 @@ pglearn_feature_names(PG_FUNCTION_ARGS)
 	}
 	qsort(named, n, sizeof(NamedFeature), named_feature_cmp);
 
+	if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
+		conversion_proc = FindDefaultConversionProc(PG_UTF8, GetDatabaseEncoding());
+
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
-		char	   *name;
 
 		CHECK_FOR_INTERRUPTS();
-		name = pg_any_to_server(named[i].entry->bytes, named[i].entry->len,
-								PG_UTF8);
-		values[0] = PointerGetDatum(cstring_to_text(name));
+		values[0] = PointerGetDatum(feature_name_text(named[i].entry->bytes,
+													  named[i].entry->len,
+													  conversion_proc));
 		values[1] = Int32GetDatum(named[i].index);
 		values[2] = Float4GetDatum(fvec_value_at(vector, named[i].index));
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);

@@ -9,17 +9,14 @@
 #define PGLEARN_FEATURES_H
 
 #include "postgres.h"
-
-#include "fvec.h"
+#include "fmgr.h"
 
 #define FEATURES_DEFAULT_HASH_BITS	20
 
 /*
- * The fvec of an article, exactly as SQL features(url, title, body,
- * hash_bits, binary) computes it.  Any text may be NULL (treated as empty).
- * The result is palloc'd in the current memory context.
+ * features(url, title, body, hash_bits, binary): not strict, so other C
+ * code may call it directly with NULL fields.
  */
-extern FVec *features_extract(text *url, text *title, text *body,
-							  int hash_bits, bool binary);
+extern Datum pglearn_features(PG_FUNCTION_ARGS);
 
 #endif							/* PGLEARN_FEATURES_H */

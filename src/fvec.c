@@ -389,5 +389,18 @@ pglearn_fvec_cosine(PG_FUNCTION_ARGS)
 
 	if (norm_a == 0.0 || norm_b == 0.0)
 		PG_RETURN_FLOAT8(0.0);
-	PG_RETURN_FLOAT8(dot / (sqrt(norm_a) * sqrt(norm_b)));
+	PG_RETURN_FLOAT8(dot / sqrt(norm_a * norm_b));
+}
+
+PG_FUNCTION_INFO_V1(pglearn_fvec_eq);
+
+/* Equal when the same entries hold the same values (bitwise). */
+Datum
+pglearn_fvec_eq(PG_FUNCTION_ARGS)
+{
+	FVec	   *a = PG_GETARG_FVEC_P(0);
+	FVec	   *b = PG_GETARG_FVEC_P(1);
+
+	PG_RETURN_BOOL(VARSIZE(a) == VARSIZE(b) &&
+				   memcmp(VARDATA(a), VARDATA(b), VARSIZE(a) - VARHDRSZ) == 0);
 }

@@ -599,3 +599,22 @@ pglearn_model_weights(PG_FUNCTION_ARGS)
 	}
 	SRF_RETURN_DONE(funcctx);
 }
+
+PG_FUNCTION_INFO_V1(pglearn_model_eq);
+
+/*
+ * Equal when everything but trained_at is identical: the same training
+ * data and parameters give equal models whenever they were trained.
+ */
+Datum
+pglearn_model_eq(PG_FUNCTION_ARGS)
+{
+	Model	   *a = PG_GETARG_MODEL_P(0);
+	Model	   *b = PG_GETARG_MODEL_P(1);
+	Size		after_time = offsetof(Model, trained_at) + sizeof(TimestampTz);
+
+	PG_RETURN_BOOL(VARSIZE(a) == VARSIZE(b) &&
+				   memcmp(a, b, offsetof(Model, trained_at)) == 0 &&
+				   memcmp((char *) a + after_time, (char *) b + after_time,
+						  VARSIZE(a) - after_time) == 0);
+}

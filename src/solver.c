@@ -484,6 +484,7 @@ train_logreg(SolverContext *ctx, double *w, SolverResult *result)
 				delta,
 				tol;
 	int			n_pos = 0;
+	int			n_minority;
 	int			iter = 0;
 	int			trials = 0;
 	int			delta_adjusted = 0;
@@ -491,14 +492,15 @@ train_logreg(SolverContext *ctx, double *w, SolverResult *result)
 
 	for (i = 0; i < l; i++)
 		n_pos += ctx->prob->y[i] > 0;
+	n_minority = n_pos < l - n_pos ? n_pos : l - n_pos;
+	if (n_minority < 1)
+		n_minority = 1;
 
 	/*
 	 * LIBLINEAR's primal tolerance: eps scaled by the minority class share,
 	 * so that unbalanced sets are not stopped too early.  l > 0 here.
 	 */
-	tol = ctx->params->epsilon *
-		(double) (n_pos < l - n_pos ? (n_pos > 1 ? n_pos : 1)
-				  : (l - n_pos > 1 ? l - n_pos : 1)) / (double) l;
+	tol = ctx->params->epsilon * n_minority / (double) l;
 
 	st.ctx = ctx;
 	st.margin = scratch_alloc(ctx, l, sizeof(double));

@@ -90,7 +90,7 @@ train_check_memory(Size bytes, const char *what)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("training set exceeds pglearn.max_train_memory"),
 				 errdetail("%s needs %zu kB; the limit is %d kB.",
-						   what, bytes / 1024, pglearn_max_train_memory),
+						   what, (bytes + 1023) / 1024, pglearn_max_train_memory),
 				 errhint("Raise pglearn.max_train_memory, train on a sample, or use fewer features.")));
 }
 

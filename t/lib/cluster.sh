@@ -9,7 +9,7 @@
 # After cluster_start: PGHOST, PGPORT, PGUSER, PGDATABASE point at it.
 
 PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
-CLUSTER_OS_USER=${CLUSTER_OS_USER:-pglearn}
+CLUSTER_OS_USER=${CLUSTER_OS_USER:-pglearn_cluster}
 
 # Install the Debian packages we need, when we are allowed to.
 install_packages() {
