@@ -23,7 +23,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "features.h"
+#include "featurize.h"
 #include "fvec.h"
 #include "model.h"
 

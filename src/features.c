@@ -78,7 +78,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
-#include "features.h"
+#include "featurize.h"
 #include "fvec.h"
 #include "tokenize.h"
 

@@ -16,7 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Receives one token (not NUL-terminated); returns nonzero to stop early. */
+/*
+ * Receives one token (not NUL-terminated, valid UTF-8, only valid during
+ * the call); returns nonzero to stop early.  The tokenizer holds no
+ * resources, so a callback may also leave by longjmp (ereport).
+ */
 typedef int (*token_callback) (void *arg, const char *token, size_t len);
 
 /*
@@ -43,7 +47,7 @@ extern int	tokenize_url(const char *url, size_t len,
 /*
  * Decode the UTF-8 character at s[*pos] (*pos < len) and advance *pos past
  * it.  Returns the code point, or -1 for an ill-formed byte (then *pos
- * advances by one byte only).
+ * advances by one byte only), or -2 if *pos >= len.
  */
 extern int32_t tokenize_utf8_next(const char *s, size_t len, size_t *pos);
 

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
- * features.h
+ * featurize.h
  *	  Turning articles into feature vectors, for other C files.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGLEARN_FEATURES_H
-#define PGLEARN_FEATURES_H
+#ifndef PGLEARN_FEATURIZE_H
+#define PGLEARN_FEATURIZE_H
 
 #include "postgres.h"
 #include "fmgr.h"
@@ -19,4 +19,4 @@
  */
 extern Datum pglearn_features(PG_FUNCTION_ARGS);
 
-#endif							/* PGLEARN_FEATURES_H */
+#endif							/* PGLEARN_FEATURIZE_H */
