@@ -21,7 +21,8 @@ REGRESS = fvec model features train classify evaluate fit
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
 PG_CONFIG ?= pg_config
-PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+# -Wextra, less the unused-parameter warnings PostgreSQL's own headers raise
+PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -20,7 +20,7 @@ CREATE TEMP TABLE recv_target (v pglearn.fvec);
 CREATE FUNCTION pg_temp.recv_fvec(payload bytea) RETURNS pglearn.fvec
 LANGUAGE plpgsql AS $$
 DECLARE
-    path text := '/tmp/pglearn_regress_recv_' || pg_backend_pid();
+    path text := 'pglearn_regress_recv_' || pg_backend_pid();  -- in the data directory
     lo oid;
     result pglearn.fvec;
 BEGIN

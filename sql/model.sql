@@ -32,7 +32,7 @@ CREATE TEMP TABLE recv_target (m pglearn.model);
 CREATE FUNCTION pg_temp.recv_model(payload bytea) RETURNS pglearn.model
 LANGUAGE plpgsql AS $$
 DECLARE
-    path text := '/tmp/pglearn_regress_recv_' || pg_backend_pid();
+    path text := 'pglearn_regress_recv_' || pg_backend_pid();  -- in the data directory
     lo oid;
     result pglearn.model;
 BEGIN
