@@ -46,6 +46,11 @@ SELECT pglearn.predict(pglearn.train(f, label), '{9:1}') FROM toy WHERE label = 
 -- a NULL fvec is skipped like an unlabelled row
 SELECT pglearn.model_info(pglearn.train(f, label))->'n_pos' FROM (SELECT * FROM toy UNION ALL SELECT NULL, 1) t;
 
+-- feature indexes anywhere in the int4 range (not only hashed ones)
+SELECT pglearn.model_info(m)->'n_features' AS n_features, pglearn.predict(m, '{2000000000:1}') AS predicted
+FROM (SELECT pglearn.train(f, l) AS m
+      FROM (VALUES ('{1:1,2000000000:1}'::pglearn.fvec, 1), ('{5:1,1500000000:1}', -1)) v(f, l)) t;
+
 -- bad parameters name the valid ones
 SELECT pglearn.train(f, label, '{"Cee": 1}') FROM toy;
 SELECT pglearn.train(f, label, '[1, 2]') FROM toy;

@@ -572,6 +572,35 @@ train_row_cmp(const void *a, const void *b, void *arg)
 	return memcmp(s->values + s->row_start[ra], s->values + s->row_start[rb], na * sizeof(float4));
 }
 
+static int
+train_int32_cmp(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* The compact column of a feature index present in the sorted index_of. */
+static int32
+train_column_search(const int32 *index_of, int32 n_cols, int32 index)
+{
+	int32		lo = 0,
+				hi = n_cols - 1;
+
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (index_of[mid] < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	Assert(index_of[lo] == index);
+	return lo;
+}
+
 static void *
 train_solver_alloc(size_t size, void *arg)
 {
@@ -603,7 +632,8 @@ pglearn_train_finalfn(PG_FUNCTION_ARGS)
 	RowOrderContext order_ctx;
 	int32		max_index = -1;
 	int32		n_cols = 0;
-	int32	   *column_of;		/* feature index -> compact column */
+	bool		dense_map;
+	int32	   *column_of;		/* feature index -> compact column, if dense */
 	int32	   *index_of;		/* compact column -> feature index */
 	int64	   *row_start;
 	int32	   *col;
@@ -636,14 +666,8 @@ pglearn_train_finalfn(PG_FUNCTION_ARGS)
 										 ALLOCSET_DEFAULT_SIZES);
 	old_context = MemoryContextSwitchTo(work_context);
 
-	/* the working copy, the column maps and the solver's vectors must fit too */
 	for (k = 0; k < state->nnz; k++)
 		max_index = Max(max_index, state->indexes[k]);
-	train_check_memory(train_state_bytes(state->n_rows, state->nnz) * 2 +
-					   (Size) (max_index + 1) * sizeof(int32) +
-					   (Size) n_rows * 6 * sizeof(double) +
-					   (Size) (max_index + 2) * 8 * sizeof(double),
-					   "Solving");
 
 	/* canonical row order, by content */
 	order = palloc_extended(sizeof(int32) * n_rows, MCXT_ALLOC_HUGE);
@@ -665,21 +689,47 @@ pglearn_train_finalfn(PG_FUNCTION_ARGS)
 	order_ctx.hashes = hashes;
 	qsort_arg(order, n_rows, sizeof(int32), train_row_cmp, &order_ctx);
 
-	/* compact columns in increasing feature index order */
-	column_of = palloc_extended(sizeof(int32) * ((Size) max_index + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	for (k = 0; k < state->nnz; k++)
-		column_of[state->indexes[k]] = 1;
-	for (k = 0; k <= max_index; k++)
-		if (column_of[k])
-			n_cols++;
-	index_of = palloc_extended(sizeof(int32) * ((Size) n_cols + 1), MCXT_ALLOC_HUGE);
-	n_cols = 0;
-	for (k = 0; k <= max_index; k++)
-		if (column_of[k])
-		{
-			index_of[n_cols] = (int32) k;
-			column_of[k] = n_cols++;
-		}
+	/*
+	 * Compact columns in increasing feature index order.  Hashed features
+	 * fill their index range densely, so a direct map is cheapest; vectors
+	 * with a few huge indexes get a sorted list and binary search instead.
+	 */
+	dense_map = (Size) max_index + 1 <= (Size) state->nnz * 2 + (1 << 22);
+	if (dense_map)
+	{
+		column_of = palloc_extended(sizeof(int32) * ((Size) max_index + 1),
+									MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		for (k = 0; k < state->nnz; k++)
+			column_of[state->indexes[k]] = 1;
+		for (k = 0; k <= max_index; k++)
+			if (column_of[k])
+				n_cols++;
+		index_of = palloc_extended(sizeof(int32) * ((Size) n_cols + 1), MCXT_ALLOC_HUGE);
+		n_cols = 0;
+		for (k = 0; k <= max_index; k++)
+			if (column_of[k])
+			{
+				index_of[n_cols] = (int32) k;
+				column_of[k] = n_cols++;
+			}
+	}
+	else
+	{
+		column_of = NULL;
+		index_of = palloc_extended(sizeof(int32) * Max(state->nnz, 1), MCXT_ALLOC_HUGE);
+		memcpy(index_of, state->indexes, sizeof(int32) * state->nnz);
+		qsort(index_of, state->nnz, sizeof(int32), train_int32_cmp);
+		for (k = 0; k < state->nnz; k++)
+			if (n_cols == 0 || index_of[n_cols - 1] != index_of[k])
+				index_of[n_cols++] = index_of[k];
+	}
+
+	/* the problem's copy and the solver's vectors must fit too */
+	train_check_memory(train_state_bytes(state->n_rows, state->nnz) * 2 +
+					   (dense_map ? (Size) (max_index + 1) * sizeof(int32) : 0) +
+					   (Size) n_rows * 6 * sizeof(double) +
+					   ((Size) n_cols + 1) * 8 * sizeof(double),
+					   "Solving");
 
 	/* the problem in canonical order */
 	row_start = palloc_extended(sizeof(int64) * ((Size) n_rows + 1), MCXT_ALLOC_HUGE);
@@ -694,7 +744,8 @@ pglearn_train_finalfn(PG_FUNCTION_ARGS)
 
 		for (k = state->row_start[r]; k < state->row_start[r + 1]; k++, out++)
 		{
-			col[out] = column_of[state->indexes[k]];
+			col[out] = dense_map ? column_of[state->indexes[k]] :
+				train_column_search(index_of, n_cols, state->indexes[k]);
 			val[out] = state->values[k];
 		}
 		row_start[i + 1] = out;
