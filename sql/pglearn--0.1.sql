@@ -264,6 +264,7 @@ BEGIN
 	RETURN NEW;
 END
 $$;
+COMMENT ON FUNCTION examples_touch() IS 'trigger: keeps examples.updated_at current';
 CREATE TRIGGER examples_touch BEFORE UPDATE ON examples
 	FOR EACH ROW EXECUTE FUNCTION examples_touch();
 
@@ -326,6 +327,8 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION _fit_check_params(jsonb) IS 'internal: validates fit() and cross_validate() parameters';
+
 -- Materialise the labelled rows of source as pg_temp.pglearn_fit_data(f,
 -- label, fold), with stratified folds that depend only on the URLs (and the
 -- seed), so the same data always gives the same folds.
@@ -386,6 +389,8 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION _fit_prepare(regclass, int4, jsonb) IS 'internal: the labelled rows of a source with features and folds, as pg_temp.pglearn_fit_data';
+
 -- Cross-validate every C of the grid over pg_temp.pglearn_fit_data; the
 -- result holds the metrics of the chosen C and the whole grid.
 CREATE FUNCTION _fit_search(params jsonb) RETURNS jsonb
@@ -440,6 +445,8 @@ BEGIN
 	RETURN best || jsonb_build_object('k', k, 'select_by', select_by, 'grid', results);
 END
 $$;
+
+COMMENT ON FUNCTION _fit_search(jsonb) IS 'internal: cross-validates each C of the grid over pg_temp.pglearn_fit_data';
 
 CREATE FUNCTION cross_validate(source regclass DEFAULT 'pglearn.examples', k int4 DEFAULT 5,
 							   params jsonb DEFAULT '{}')
