@@ -20,6 +20,9 @@ DATA = sql/pglearn--$(EXTVERSION).sql
 REGRESS = fvec model features train classify evaluate fit
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
+ISOLATION = fit_concurrency
+ISOLATION_OPTS = --load-extension=pglearn
+
 PG_CONFIG ?= pg_config
 # -Wextra, less the unused-parameter warnings PostgreSQL's own headers raise
 PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter
