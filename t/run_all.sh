@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # t/run_all.sh: build pglearn and run every test suite on a throwaway cluster.
 #
-# Suites: pg_regress (make installcheck), the C unit tests under
-# AddressSanitizer/UBSan (t/unit), the accuracy test on the SpamAssassin
-# corpus (t/accuracy.sh), and the crawler's tests (crawler/t) when present.
+# Suites: pg_regress and isolation (make installcheck), the C unit tests
+# under AddressSanitizer/UBSan (t/unit), the TAP tests with their own
+# clusters (t/*.pl: dump/restore, standby, crash), the accuracy test on the
+# SpamAssassin corpus (t/accuracy.sh), and the crawler's tests (crawler/t).
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Run it as root on a new machine (it installs its Debian packages); as an
 # ordinary user it needs the packages already and write access to the
@@ -82,6 +83,7 @@ run_suite() {					# run_suite NAME COMMAND...
 	count "$p" "$f" "$name"
 }
 
+run_suite tap bash t/tap.sh
 run_suite accuracy bash t/accuracy.sh
 if [ -x crawler/t/run.sh ]; then
 	run_suite crawler crawler/t/run.sh
