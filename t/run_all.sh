@@ -3,7 +3,8 @@
 #
 # Suites: pg_regress and isolation (make installcheck), the C unit tests
 # under AddressSanitizer/UBSan (t/unit), the TAP tests with their own
-# clusters (t/*.pl: dump/restore, standby, crash), the accuracy test on the
+# clusters (t/*.pl: dump/restore, standby, crash), libFuzzer targets for a
+# short fixed budget each (t/fuzz), the accuracy test on the
 # SpamAssassin corpus (t/accuracy.sh), and the crawler's tests (crawler/t).
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Run it as root on a new machine (it installs its Debian packages); as an
@@ -84,6 +85,7 @@ run_suite() {					# run_suite NAME COMMAND...
 }
 
 run_suite tap bash t/tap.sh
+run_suite fuzz bash t/fuzz/run.sh
 run_suite accuracy bash t/accuracy.sh
 if [ -x crawler/t/run.sh ]; then
 	run_suite crawler crawler/t/run.sh
