@@ -86,6 +86,7 @@ run_suite() {					# run_suite NAME COMMAND...
 
 run_suite tap bash t/tap.sh
 run_suite fuzz bash t/fuzz/run.sh
+run_suite sql-fuzz bash t/fuzz/sql_inputs.sh
 run_suite accuracy bash t/accuracy.sh
 if [ -x crawler/t/run.sh ]; then
 	run_suite crawler crawler/t/run.sh

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# t/fuzz/sql_inputs.sh: mutational fuzzing of the fvec and model input
+# functions through SQL (see sql_inputs.py), against the cluster in PG*.
+# Passes when every mutant is accepted or rejected with an invalid-input
+# SQLSTATE (class 22, or 54000 for size limits) and the server survives.
+# Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+count=${FUZZ_SQL_COUNT:-4000}
+seed=${FUZZ_SQL_SEED:-$(date +%s)}
+db=pglearn_fuzz_$$
+work=$(mktemp -d /tmp/pglearn-sqlfuzz.XXXXXX)
+trap 'dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"' EXIT
+createdb "$db" || { echo "0 passed, 1 failed"; exit 1; }
+psql -X -q -d "$db" -c "CREATE EXTENSION pglearn" || { echo "0 passed, 1 failed"; exit 1; }
+model=$(psql -X -A -t -d "$db" -c "SELECT pglearn.train(f, l)::text FROM (VALUES ('{1:1,5:0.5}'::pglearn.fvec, 1), ('{2:1,5:0.25}', -1)) v(f, l)")
+
+echo "seed $seed, $count mutants"
+python3 t/fuzz/sql_inputs.py "$seed" "$count" "$model" >"$work/statements.sql"
+psql -X -q -d "$db" -f "$work/statements.sql" >"$work/out.log" 2>"$work/err.log"
+
+passed=0
+failed=0
+check() {						# check DESCRIPTION COMMAND...
+	if "${@:2}"; then
+		echo "ok - $1"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $1"
+		failed=$((failed + 1))
+	fi
+}
+check "psql ran every statement" grep -q "fuzz done" "$work/out.log"
+check "the server is still up" psql -X -q -d "$db" -c "SELECT 1" -o /dev/null
+bad=$(grep -E '^psql:.*ERROR:' "$work/err.log" | grep -vE 'ERROR:  (22[0-9A-Z]{3}|54000):' | head -5)
+check "every rejection is an invalid-input error (22xxx or 54000)" test -z "$bad"
+[ -n "$bad" ] && echo "$bad"
+accepted=$(grep -c '^ t$' "$work/out.log" || true)
+rejected=$(grep -cE '^psql:.*ERROR:' "$work/err.log" || true)
+echo "accepted $accepted, rejected $rejected"
+check "accepted and rejected add up to every mutant" test "$((accepted + rejected))" = "$count"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
