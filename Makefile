@@ -13,11 +13,15 @@ OBJS = \
 	src/solver.o \
 	src/train.o \
 	src/classify.o \
-	src/evaluate.o
+	src/evaluate.o \
+	src/redis.o
+
+# publish() writes to Redis with hiredis (Debian libhiredis-dev)
+SHLIB_LINK += -lhiredis
 
 DATA = sql/pglearn--$(EXTVERSION).sql
 
-REGRESS = fvec model features train classify evaluate fit
+REGRESS = fvec model features train classify evaluate fit active_learning recommend reports
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
 ISOLATION = fit_concurrency
@@ -29,6 +33,19 @@ PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The pglearn command (crawler/) is built and installed with the extension.
+all: crawler-all
+install: crawler-install
+clean: crawler-clean
+
+.PHONY: crawler-all crawler-install crawler-clean
+crawler-all:
+	$(MAKE) -C crawler PG_CONFIG=$(PG_CONFIG)
+crawler-install:
+	$(MAKE) -C crawler install PG_CONFIG=$(PG_CONFIG)
+crawler-clean:
+	$(MAKE) -C crawler clean
 
 # C unit tests of the Postgres-free parts, under AddressSanitizer and UBSan.
 UNIT_CC ?= $(CC)

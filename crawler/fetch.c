@@ -20,6 +20,7 @@ typedef struct Host
 	size_t		len;
 	size_t		cap;
 	int			active;
+	long		delay_ms;		/* between starts on this host */
 	int64_t		next_start;		/* monotonic ms */
 } Host;
 
@@ -179,6 +180,14 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 		{
 			h = xmalloc(sizeof(Host));
 			memset(h, 0, sizeof(Host));
+			h->delay_ms = opt->delay_ms;
+			if (opt->host_delay_ms && origin)
+			{
+				long		d = opt->host_delay_ms(origin, opt->host_delay_arg);
+
+				if (d > h->delay_ms)
+					h->delay_ms = d;
+			}
 			strmap_put(&host_map, key, h);
 			all_hosts[nhosts++] = h;
 			live[nlive++] = h;
@@ -195,6 +204,7 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 		CURLMcode	mc;
 		CURLMsg    *msg;
 		int			msgs_left;
+		bool		finished_any;
 
 		/* start what the window, the host caps and the delays allow */
 		while (!interrupted && active < opt->jobs && nlive > 0)
@@ -227,7 +237,7 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 
 			pick->len--;
 			pick->active++;
-			pick->next_start = now + opt->delay_ms;
+			pick->next_start = now + pick->delay_ms;
 			if (pick->len == 0)
 				live[pick_pos] = live[--nlive];		/* host drained */
 			cursor = nlive ? (pick_pos + 1) % nlive : 0;
@@ -278,6 +288,7 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 			goto out;
 		}
 
+		finished_any = false;
 		while ((msg = curl_multi_info_read(multi, &msgs_left)) != NULL)
 		{
 			Transfer   *t = NULL;
@@ -285,6 +296,7 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 			char	   *effective = NULL;
 			char	   *ctype = NULL;
 			long		status = 0;
+			char		too_large_msg[64];
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
@@ -309,7 +321,11 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 			res.content_type = ctype;
 			res.too_large = t->too_large || res.code == CURLE_FILESIZE_EXCEEDED;
 			if (res.too_large)
-				res.error = "body too large";
+			{
+				snprintf(too_large_msg, sizeof(too_large_msg),
+						 "body too large (over %zu bytes)", opt->max_body);
+				res.error = too_large_msg;
+			}
 			else if (res.code != CURLE_OK)
 				res.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(res.code);
 			res.body = t->body.data ? t->body.data : "";
@@ -326,7 +342,12 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 			buf_free(&t->body);
 			free(t);
 			active--;
+			finished_any = true;
 		}
+
+		/* refill freed slots at once rather than after the next wake-up */
+		if (finished_any && nlive > 0 && !interrupted)
+			continue;
 
 		if (active > 0 || nlive > 0)
 		{

@@ -9,7 +9,7 @@
 
 #include <curl/curl.h>
 
-#define PGLEARN_USER_AGENT "pglearn-crawler/0.1 (+https://github.com/pglearn/pglearn)"
+#define PGLEARN_USER_AGENT "pglearn-crawler/0.1"
 
 typedef struct FetchOptions
 {
@@ -22,6 +22,9 @@ typedef struct FetchOptions
 	size_t		max_body;		/* decoded bytes; more is an error */
 	const char *user_agent;
 	const char *accept;			/* Accept header value */
+	/* optional: a longer delay for an origin (robots.txt Crawl-delay) */
+	long		(*host_delay_ms) (const char *origin, void *arg);
+	void	   *host_delay_arg;
 } FetchOptions;
 
 typedef struct FetchResult

@@ -30,6 +30,7 @@ typedef struct HostRules
 	RobotsMode	mode;
 	Rule	   *rules;
 	size_t		nrules;
+	long		crawl_delay_ms;
 } HostRules;
 
 struct RobotsCache
@@ -105,6 +106,8 @@ parse_rules(HostRules *hr, const char *body, size_t len)
 				group_star = false;
 	bool		in_agents = false;	/* previous line was a User-agent line */
 	bool		saw_mine = false;
+	long		delay_mine = 0,
+				delay_star = 0;
 	const char *p = body;
 	const char *end = body + len;
 
@@ -155,14 +158,27 @@ parse_rules(HostRules *hr, const char *body, size_t len)
 						add_rule(&star, &nstar, &cstar, value, allow);
 				}
 			}
+			else if (ascii_ieq(field, "crawl-delay"))
+			{
+				/* not in RFC 9309, but widely used: seconds, fractions allowed */
+				double		secs = atof(value);
+				long		ms = secs > 60 ? 60000 : secs > 0 ? (long) (secs * 1000) : 0;
+
+				in_agents = false;
+				if (group_mine)
+					delay_mine = ms;
+				if (group_star)
+					delay_star = ms;
+			}
 			else
-				in_agents = false;	/* sitemap, crawl-delay... end the agent list */
+				in_agents = false;	/* sitemap and others end the agent list */
 			free(field);
 			free(value);
 		}
 		p = eol ? eol + 1 : end;
 	}
 
+	hr->crawl_delay_ms = saw_mine ? delay_mine : delay_star;
 	if (saw_mine)
 	{
 		hr->rules = mine;
@@ -236,6 +252,17 @@ pattern_match(const char *pat, const char *path)
 		pat++;
 		path++;
 	}
+}
+
+long
+robots_crawl_delay_ms(const RobotsCache *rc, const char *origin)
+{
+	HostRules  *hr;
+
+	if (rc == NULL)
+		return 0;
+	hr = strmap_get(&rc->hosts, origin);
+	return hr ? hr->crawl_delay_ms : 0;
 }
 
 bool

@@ -25,6 +25,9 @@ void		robots_free(RobotsCache *rc);
 void		robots_store(RobotsCache *rc, const char *origin, long http_status,
 						 const char *body, size_t len);
 
+/* Crawl-delay of origin's chosen group in ms (capped at 60 s), 0 if none */
+long		robots_crawl_delay_ms(const RobotsCache *rc, const char *origin);
+
 /* true if url may be fetched; origins never stored are allowed */
 bool		robots_allowed(const RobotsCache *rc, const char *url);
 

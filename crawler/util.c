@@ -15,7 +15,11 @@
 
 #include <curl/curl.h>
 
-volatile sig_atomic_t interrupted = 0;
+/* only a lock-free atomic may be touched from a signal handler */
+#if ATOMIC_INT_LOCK_FREE != 2
+#error "atomic_int is not always lock-free on this platform"
+#endif
+atomic_int interrupted = 0;
 
 static void
 out_of_memory(size_t n)
@@ -569,6 +573,7 @@ url_strip_tracking(const char *url)
 	CURLU	   *h;
 	char	   *query = NULL;
 	char	   *res = NULL;
+	CURLUcode	rc;
 
 	h = curl_url();
 	if (h == NULL)
@@ -578,7 +583,11 @@ url_strip_tracking(const char *url)
 		curl_url_cleanup(h);
 		return NULL;
 	}
-	curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0);
+	if (curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK)
+	{
+		curl_url_cleanup(h);
+		return NULL;
+	}
 	if (curl_url_get(h, CURLUPART_QUERY, &query, 0) == CURLUE_OK && query)
 	{
 		Buf			kept;
@@ -600,9 +609,14 @@ url_strip_tracking(const char *url)
 			if (*p == '&')
 				p++;
 		}
-		curl_url_set(h, CURLUPART_QUERY, kept.len ? kept.data : NULL, 0);
+		rc = curl_url_set(h, CURLUPART_QUERY, kept.len ? kept.data : NULL, 0);
 		buf_free(&kept);
 		curl_free(query);
+		if (rc != CURLUE_OK)
+		{
+			curl_url_cleanup(h);
+			return NULL;		/* callers fall back to the unstripped URL */
+		}
 	}
 	res = url_get_owned(h);
 	curl_url_cleanup(h);

@@ -8,13 +8,17 @@
 #ifndef PGLEARN_UTIL_H
 #define PGLEARN_UTIL_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* set by the SIGINT/SIGTERM handler; loops stop starting new work */
-extern volatile sig_atomic_t interrupted;
+/*
+ * Set by the SIGINT/SIGTERM handler, or by the store worker thread when the
+ * database is gone; loops stop starting new work.  A lock-free atomic is
+ * safe both in a signal handler and across threads (sig_atomic_t is not).
+ */
+extern atomic_int interrupted;
 
 /* exit codes shared by all subcommands */
 #define EXIT_ALL_OK		0

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# t/fuzz/run.sh: build every libFuzzer target t/fuzz/fuzz_NAME.c, replay its
+# t/fuzz/run.sh: build every libFuzzer target (t/fuzz/fuzz_NAME.c and the
+# crawler's crawler/t/fuzz/fuzz_NAME.c), replay its
 # saved regression inputs (t/fuzz/regressions/NAME/), then fuzz it from its
 # seed corpus (t/fuzz/corpus/NAME/) for FUZZ_SECONDS (default 15).  A crash
 # leaves its input in t/fuzz/crashes/ to be fixed and kept as a regression.
@@ -12,21 +13,32 @@ trap 'rm -rf "$build"' EXIT
 passed=0
 failed=0
 
-# sources each target needs besides itself
+# what each target is built from besides itself
 sources_for() {
 	case "$1" in
 		tokenize) echo src/tokenize.c ;;
-		*) [ -f "t/fuzz/$1.sources" ] && cat "t/fuzz/$1.sources" ;;
+		parsers) echo crawler/charset.c crawler/extract.c crawler/feed.c crawler/robots.c crawler/util.c ;;
+	esac
+}
+flags_for() {
+	case "$1" in
+		parsers) echo "-I$(pg_config --includedir) $(xml2-config --cflags) $(curl-config --cflags)" ;;
+	esac
+}
+libs_for() {
+	case "$1" in
+		parsers) echo "$(curl-config --libs) $(xml2-config --libs)" ;;
 	esac
 }
 
-for target in t/fuzz/fuzz_*.c; do
+# the extension's targets, and the crawler's (HTML, charsets, feeds, robots.txt)
+for target in t/fuzz/fuzz_*.c crawler/t/fuzz/fuzz_*.c; do
 	name=$(basename "$target" .c)
 	name=${name#fuzz_}
 	binary="$build/$name"
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-iquote src $(cat "t/fuzz/$name.flags" 2>/dev/null) \
-		"$target" $(sources_for "$name") -o "$binary" $(cat "t/fuzz/$name.libs" 2>/dev/null); then
+		-iquote src $(flags_for "$name") \
+		"$target" $(sources_for "$name") -o "$binary" $(libs_for "$name"); then
 		echo "not ok - $name: build failed"
 		failed=$((failed + 1))
 		continue

@@ -1,0 +1,498 @@
+/*
+ * crawl.c: one crawl run.  Validates and de-duplicates the input URLs,
+ * expands feeds into item links, consults robots.txt once per host, fetches
+ * the pages, turns each response into a StoreRow (charset.c, extract.c) and
+ * hands it to store.c.  Owns progress output and the summary line; the
+ * per-transfer mechanics live in fetch.c.
+ *
+ * Threads: the main thread only drives libcurl.  Finished pages go through a
+ * bounded queue to one worker thread that decodes, extracts and writes them,
+ * so parsing and database round trips overlap the network instead of
+ * stalling every transfer.  The worker alone touches the Store and the
+ * CrawlState counters while pages are being fetched; the queue bound keeps
+ * memory in check when the database is slower than the network.
+ */
+#include "crawl.h"
+#include "charset.h"
+#include "extract.h"
+#include "feed.h"
+#include "robots.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct CrawlState
+{
+	const CrawlConfig *cfg;
+	Store	   *store;
+	size_t		total;
+	size_t		done;
+	size_t		fetched;
+	size_t		failed;
+	bool		fatal;			/* the database went away */
+	bool		progress;		/* stderr is a terminal and not --quiet */
+	int64_t		started;
+	int64_t		last_progress;
+} CrawlState;
+
+static void
+show_progress(CrawlState *cs, bool force)
+{
+	int64_t		now = now_ms();
+	double		secs;
+
+	if (!cs->progress || (!force && now - cs->last_progress < 250))
+		return;
+	cs->last_progress = now;
+	secs = (now - cs->started) / 1000.0;
+	fprintf(stderr, "\r%zu/%zu done, %zu failed, %.1f pages/s   ",
+			cs->done, cs->total, cs->failed, secs > 0 ? cs->done / secs : 0.0);
+	fflush(stderr);
+}
+
+static void
+record(CrawlState *cs, StoreRow *row)
+{
+	cs->done++;
+	if (row->ok)
+		cs->fetched++;
+	else
+		cs->failed++;
+	if (cs->cfg->verbose)
+	{
+		if (cs->progress)
+			fputs("\r\033[K", stderr);
+		if (row->ok)
+			fprintf(stderr, "ok %ld %s\n", row->http_status, row->url);
+		else
+			fprintf(stderr, "failed %s: %s\n", row->url, row->error);
+	}
+	if (store_put(cs->store, row) != 0)
+	{
+		cs->fatal = true;
+		interrupted = 1;		/* stop starting transfers; nothing can be stored */
+	}
+	show_progress(cs, false);
+}
+
+static bool
+html_like(const char *content_type)
+{
+	if (content_type == NULL)
+		return true;
+	while (*content_type == ' ')
+		content_type++;
+	return ascii_strcasestr_n(content_type, strlen(content_type), "text/html") == content_type ||
+		ascii_strcasestr_n(content_type, strlen(content_type), "application/xhtml+xml") == content_type ||
+		ascii_strcasestr_n(content_type, strlen(content_type), "text/plain") == content_type;
+}
+
+static char *
+failure_text(const char *fmt, const char *arg)
+{
+	char		buf[512];
+
+	snprintf(buf, sizeof(buf), fmt, arg);
+	return utf8_sanitize(buf, strlen(buf));
+}
+
+/* a finished transfer, copied out of fetch.c's buffers for the worker */
+typedef struct Finished
+{
+	char	   *url;
+	long		http_status;
+	char	   *error;			/* NULL if the transfer succeeded */
+	char	   *content_type;
+	char	   *effective_url;
+	char	   *body;
+	size_t		body_len;
+} Finished;
+
+#define QUEUE_CAP 64
+
+typedef struct WorkQueue
+{
+	pthread_mutex_t mu;
+	pthread_cond_t not_empty;
+	pthread_cond_t not_full;
+	Finished   *items[QUEUE_CAP];
+	size_t		head;
+	size_t		len;
+	bool		closed;
+	CrawlState *cs;
+} WorkQueue;
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void
+finished_free(Finished *f)
+{
+	free(f->url);
+	free(f->error);
+	free(f->content_type);
+	free(f->effective_url);
+	free(f->body);
+	free(f);
+}
+
+/* turn one finished transfer into a row for the store (worker thread) */
+static void
+process_page(CrawlState *cs, const Finished *r)
+{
+	StoreRow	row;
+
+	memset(&row, 0, sizeof(row));
+	row.url = xstrdup(r->url);
+	row.http_status = r->http_status;
+	if (r->error)
+		row.error = failure_text("%s", r->error);
+	else if (r->http_status < 200 || r->http_status >= 300)
+	{
+		char		status[32];
+
+		snprintf(status, sizeof(status), "%ld", r->http_status);
+		row.error = failure_text("HTTP status %s", status);
+	}
+	else if (!html_like(r->content_type))
+		row.error = failure_text("unsupported content type: %s", r->content_type);
+	else
+	{
+		size_t		len;
+		char	   *text = charset_decode(r->content_type, r->body, r->body_len, &len, NULL);
+
+		extract_page(text, len, r->effective_url, cs->cfg->max_text, &row.page);
+		free(text);
+		/* an over-long canonical URL would not fit the index; keep ours */
+		if (row.page.final_url == NULL || strlen(row.page.final_url) > MAX_URL_BYTES ||
+			!utf8_valid(row.page.final_url, strlen(row.page.final_url)))
+		{
+			free(row.page.final_url);
+			row.page.final_url = xstrdup(r->url);
+		}
+		row.ok = true;
+	}
+	record(cs, &row);
+}
+
+static void *
+worker_main(void *arg)
+{
+	WorkQueue  *q = arg;
+
+	for (;;)
+	{
+		Finished   *f;
+
+		pthread_mutex_lock(&q->mu);
+		while (q->len == 0 && !q->closed)
+			pthread_cond_wait(&q->not_empty, &q->mu);
+		if (q->len == 0)
+		{
+			pthread_mutex_unlock(&q->mu);
+			return NULL;		/* closed and drained */
+		}
+		f = q->items[q->head];
+		q->head = (q->head + 1) % QUEUE_CAP;
+		q->len--;
+		pthread_cond_signal(&q->not_full);
+		pthread_mutex_unlock(&q->mu);
+
+		process_page(q->cs, f);
+		finished_free(f);
+	}
+}
+
+/* fetch.c callback (main thread): copy the result and queue it */
+static void
+on_page(const FetchResult *r, void *arg)
+{
+	WorkQueue  *q = arg;
+	Finished   *f = xmalloc(sizeof(Finished));
+
+	f->url = xstrdup(r->url);
+	f->http_status = r->http_status;
+	f->error = dup_or_null(r->error);
+	f->content_type = dup_or_null(r->content_type);
+	f->effective_url = xstrdup(r->effective_url);
+	f->body = xmalloc(r->body_len + 1);
+	memcpy(f->body, r->body, r->body_len);
+	f->body[r->body_len] = '\0';
+	f->body_len = r->body_len;
+
+	pthread_mutex_lock(&q->mu);
+	while (q->len == QUEUE_CAP)
+		pthread_cond_wait(&q->not_full, &q->mu);
+	q->items[(q->head + q->len) % QUEUE_CAP] = f;
+	q->len++;
+	pthread_cond_signal(&q->not_empty);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* ---- feeds ---- */
+
+typedef struct FeedState
+{
+	StrList    *found;
+	size_t		failed;
+} FeedState;
+
+static void
+on_feed(const FetchResult *r, void *arg)
+{
+	FeedState  *fs = arg;
+	int			n = -1;
+
+	if (r->error == NULL && r->http_status >= 200 && r->http_status < 300)
+		n = feed_links(r->body, r->body_len, r->effective_url, fs->found);
+	if (n < 0)
+	{
+		fs->failed++;
+		fprintf(stderr, "pglearn: feed %s: %s\n", r->url,
+				r->error ? r->error :
+				(r->http_status < 200 || r->http_status >= 300) ? "bad HTTP status" :
+				"not an RSS or Atom feed");
+	}
+}
+
+/* ---- robots.txt ---- */
+
+static long
+robots_delay(const char *origin, void *arg)
+{
+	return robots_crawl_delay_ms((const RobotsCache *) arg, origin);
+}
+
+typedef struct RobotsState
+{
+	RobotsCache *cache;
+	StrList    *origins;		/* parallel to the robots URLs */
+} RobotsState;
+
+static void
+on_robots(const FetchResult *r, void *arg)
+{
+	RobotsState *rs = arg;
+	long		status = r->http_status;
+
+	/* a huge robots.txt still counts: use the part we read */
+	if (r->error && !r->too_large)
+		status = 0;
+	robots_store(rs->cache, rs->origins->items[r->index], status, r->body, r->body_len);
+}
+
+int
+crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
+{
+	CrawlState	cs;
+	StrSet		seen;
+	StrList		urls;
+	size_t		invalid = 0;
+	size_t		feed_failed = 0;
+	size_t		feed_known = 0;	/* feed items skipped as already fetched */
+	size_t		disallowed = 0;
+	RobotsCache *robots = NULL;
+	StrList		allowed;
+	int			status;
+	double		secs;
+
+	memset(&cs, 0, sizeof(cs));
+	cs.cfg = cfg;
+	cs.store = store;
+	cs.started = now_ms();
+	cs.progress = !cfg->quiet && isatty(STDERR_FILENO);
+	strset_init(&seen);
+	strlist_init(&urls);
+	strlist_init(&allowed);
+
+	/*
+	 * Feeds first: their items join the input, except those already fetched
+	 * well (or given up on), so polling a feed does not re-fetch old items.
+	 */
+	if (feeds && feeds->len > 0 && !interrupted)
+	{
+		StrList		items;
+		FeedState	fs = {&items, 0};
+		FetchOptions fo = cfg->fetch;
+		StrSet		known;
+
+		strlist_init(&items);
+		strset_init(&known);
+		fo.accept = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1";
+		if (fetch_all(&fo, feeds->items, feeds->len, on_feed, &fs) != 0)
+			cs.fatal = true;
+		feed_failed = fs.failed;
+		if (!cs.fatal && items.len > 0 &&
+			store_known_urls(store, items.items, items.len, &known) != 0)
+			cs.fatal = true;
+		for (size_t i = 0; i < items.len; i++)
+		{
+			if (strset_contains(&known, items.items[i]))
+			{
+				feed_known++;
+				free(items.items[i]);
+			}
+			else
+				strlist_push(input, items.items[i]);
+		}
+		free(items.items);
+		strset_free(&known);
+	}
+
+	for (size_t i = 0; i < input->len; i++)
+	{
+		const char *u = input->items[i];
+		char	   *norm;
+
+		if (strlen(u) > MAX_URL_BYTES || (norm = url_normalize(u)) == NULL)
+		{
+			char	   *shown = utf8_sanitize(u, strlen(u) > 200 ? 200 : strlen(u));
+
+			fprintf(stderr, "pglearn: skipping \"%s\": not an http(s) URL of at most %d bytes\n",
+					shown, MAX_URL_BYTES);
+			free(shown);
+			invalid++;
+			continue;
+		}
+		free(norm);
+		if (strset_add(&seen, u))
+			strlist_push(&urls, xstrdup(u));
+	}
+	cs.total = urls.len;
+
+	/* robots.txt, one fetch per origin */
+	if (!cfg->ignore_robots && urls.len > 0 && !interrupted && !cs.fatal)
+	{
+		StrSet		origin_seen;
+		StrList		origins,
+					robots_urls;
+		RobotsState rs;
+		FetchOptions fo = cfg->fetch;
+
+		strset_init(&origin_seen);
+		strlist_init(&origins);
+		strlist_init(&robots_urls);
+		for (size_t i = 0; i < urls.len; i++)
+		{
+			char	   *o = url_origin(urls.items[i]);
+
+			if (o && strset_add(&origin_seen, o))
+			{
+				Buf			b;
+
+				buf_init(&b);
+				buf_appends(&b, o);
+				buf_appends(&b, "/robots.txt");
+				strlist_push(&robots_urls, buf_steal(&b));
+				strlist_push(&origins, o);
+			}
+			else
+				free(o);
+		}
+		robots = robots_new();
+		rs.cache = robots;
+		rs.origins = &origins;
+		fo.accept = "text/plain, */*;q=0.1";
+		if (fo.max_body > 512 * 1024)
+			fo.max_body = 512 * 1024;
+		if (fetch_all(&fo, robots_urls.items, robots_urls.len, on_robots, &rs) != 0)
+			cs.fatal = true;
+		strset_free(&origin_seen);
+		strlist_free(&origins);
+		strlist_free(&robots_urls);
+	}
+
+	for (size_t i = 0; i < urls.len; i++)
+	{
+		if (robots && !robots_allowed(robots, urls.items[i]))
+		{
+			StoreRow	row;
+
+			memset(&row, 0, sizeof(row));
+			row.url = xstrdup(urls.items[i]);
+			row.error = xstrdup("disallowed by robots.txt");
+			disallowed++;
+			record(&cs, &row);
+		}
+		else
+			strlist_push(&allowed, xstrdup(urls.items[i]));
+	}
+
+	if (!cs.fatal && !interrupted && allowed.len > 0)
+	{
+		FetchOptions fo = cfg->fetch;
+
+		fo.accept = "text/html, application/xhtml+xml, */*;q=0.5";
+		if (robots)
+		{
+			fo.host_delay_ms = robots_delay;
+			fo.host_delay_arg = robots;
+		}
+		WorkQueue	q;
+		pthread_t	worker;
+		int			err;
+		bool		fetch_failed;
+
+		memset(&q, 0, sizeof(q));
+		q.cs = &cs;
+		if ((err = pthread_mutex_init(&q.mu, NULL)) != 0 ||
+			(err = pthread_cond_init(&q.not_empty, NULL)) != 0 ||
+			(err = pthread_cond_init(&q.not_full, NULL)) != 0 ||
+			(err = pthread_create(&worker, NULL, worker_main, &q)) != 0)
+		{
+			fprintf(stderr, "pglearn: cannot start the worker thread: %s\n", strerror(err));
+			exit(EXIT_USAGE);
+		}
+		fetch_failed = fetch_all(&fo, allowed.items, allowed.len, on_page, &q) != 0;
+		pthread_mutex_lock(&q.mu);
+		q.closed = true;
+		pthread_cond_signal(&q.not_empty);
+		pthread_mutex_unlock(&q.mu);
+		if ((err = pthread_join(worker, NULL)) != 0)
+		{
+			fprintf(stderr, "pglearn: cannot join the worker thread: %s\n", strerror(err));
+			exit(EXIT_USAGE);
+		}
+		pthread_cond_destroy(&q.not_full);
+		pthread_cond_destroy(&q.not_empty);
+		pthread_mutex_destroy(&q.mu);
+		if (fetch_failed)
+			cs.fatal = true;
+	}
+	if (store_flush(store) != 0)
+		cs.fatal = true;
+
+	show_progress(&cs, true);
+	if (cs.progress)
+		fputs("\r\033[K", stderr);
+	secs = (now_ms() - cs.started) / 1000.0;
+	if (!cfg->quiet)
+		fprintf(stderr,
+				"pglearn %s: %zu URLs, %zu fetched, %zu failed (%zu disallowed by robots.txt),"
+				" %zu invalid, %zu feed errors, %zu feed items already fetched,"
+				" %zu rows written, %zu rejected by the database in %.2f s (%.1f pages/s)%s\n",
+				cfg->command, cs.total, cs.fetched, cs.failed, disallowed, invalid,
+				feed_failed, feed_known, store->written, store->rejected, secs,
+				secs > 0 ? cs.done / secs : 0.0,
+				interrupted && !cs.fatal ? ", interrupted" : "");
+
+	if (cs.fatal)
+		status = EXIT_USAGE;
+	else if (cs.failed || invalid || feed_failed || store->rejected || interrupted ||
+			 cs.done < cs.total)
+		status = EXIT_SOME_FAILED;
+	else
+		status = EXIT_ALL_OK;
+
+	robots_free(robots);
+	strset_free(&seen);
+	strlist_free(&urls);
+	strlist_free(&allowed);
+	return status;
+}

@@ -1,0 +1,446 @@
+/*
+ * store.c: the crawler's only contact with the database.  Owns the SQL of
+ * the upsert rules, the batching (one transaction per batch, so a crash loses
+ * at most the batch in flight) and the fallback of writing rows one by one
+ * when a batch fails, so one bad row costs only itself.  All statements are
+ * prepared and parameterised; every result is checked and cleared.
+ *
+ * The rules, in SQL below:
+ *  - a successful fetch always replaces the fetched columns and clears
+ *    fetch_error/error_count;
+ *  - a failed fetch replaces http_status/fetch_error/fetched_at only when the
+ *    stored row has no good fetch, and always increments error_count, so a
+ *    transient failure never wipes good content;
+ *  - crawl never names the label column; add changes it only for +1/-1.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXTOID 25
+#define INT4OID 23
+
+static const char *const upsert_ok_sql =
+"INSERT INTO pglearn.examples AS e"
+"  (url, title, description, og_description, og_type, og_image, favicon, body,"
+"   final_url, http_status, fetch_error, error_count, fetched_at)"
+" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, 0, now())"
+" ON CONFLICT (url) DO UPDATE SET"
+"  title = EXCLUDED.title, description = EXCLUDED.description,"
+"  og_description = EXCLUDED.og_description, og_type = EXCLUDED.og_type,"
+"  og_image = EXCLUDED.og_image, favicon = EXCLUDED.favicon,"
+"  body = EXCLUDED.body, final_url = EXCLUDED.final_url,"
+"  http_status = EXCLUDED.http_status, fetch_error = NULL, error_count = 0,"
+"  fetched_at = EXCLUDED.fetched_at";
+
+/* "good" = fetched at least once and the last stored fetch succeeded */
+static const char *const upsert_fail_sql =
+"INSERT INTO pglearn.examples AS e"
+"  (url, http_status, fetch_error, error_count, fetched_at)"
+" VALUES ($1, $2, $3, 1, now())"
+" ON CONFLICT (url) DO UPDATE SET"
+"  http_status = CASE WHEN e.fetched_at IS NOT NULL AND e.fetch_error IS NULL"
+"                THEN e.http_status ELSE EXCLUDED.http_status END,"
+"  fetch_error = CASE WHEN e.fetched_at IS NOT NULL AND e.fetch_error IS NULL"
+"                THEN NULL ELSE EXCLUDED.fetch_error END,"
+"  fetched_at = CASE WHEN e.fetched_at IS NOT NULL AND e.fetch_error IS NULL"
+"               THEN e.fetched_at ELSE EXCLUDED.fetched_at END,"
+"  error_count = e.error_count + 1";
+
+/* RETURNING fires for insert and update, not for an unchanged conflict */
+static const char *const add_sql =
+"INSERT INTO pglearn.examples AS e (url, label) VALUES ($1, $2)"
+" ON CONFLICT (url) DO UPDATE SET label = EXCLUDED.label"
+"  WHERE EXCLUDED.label IN (-1, 1) AND e.label IS DISTINCT FROM EXCLUDED.label"
+" RETURNING (xmax = 0) AS inserted";
+
+static const char *const needs_fetch_sql =
+"SELECT 1 FROM pglearn.examples"
+" WHERE url = $1 AND (fetched_at IS NULL OR fetch_error IS NOT NULL)"
+"   AND error_count < 5";
+
+static void
+row_free(StoreRow *r)
+{
+	free(r->url);
+	free(r->error);
+	page_free(&r->page);
+}
+
+/* run a parameterless command; false (message printed) unless it succeeded */
+static bool
+exec_simple(PGconn *conn, const char *sql)
+{
+	PGresult   *res = PQexec(conn, sql);
+	bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+		PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		fprintf(stderr, "pglearn: %s: %s", sql, PQerrorMessage(conn));
+	PQclear(res);
+	return ok;
+}
+
+static bool
+prepare(PGconn *conn, const char *name, const char *sql, int nparams, const Oid *types)
+{
+	PGresult   *res = PQprepare(conn, name, sql, nparams, types);
+	bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		fprintf(stderr, "pglearn: cannot prepare %s: %s", name, PQerrorMessage(conn));
+	PQclear(res);
+	return ok;
+}
+
+/* prepare our statements on a (new) connection */
+static bool
+prepare_all(PGconn *conn)
+{
+	static const Oid ok_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+	static const Oid fail_types[] = {TEXTOID, INT4OID, TEXTOID};
+	static const Oid add_types[] = {TEXTOID, INT4OID};
+	static const Oid url_types[] = {TEXTOID};
+
+	/* a hung server must not hang a cron job forever; keep a user's own limit */
+	if (!exec_simple(conn, "SELECT set_config('statement_timeout', '5min', false)"
+					 " WHERE current_setting('statement_timeout') = '0'"))
+		return false;
+	return prepare(conn, "upsert_ok", upsert_ok_sql, 10, ok_types) &&
+		prepare(conn, "upsert_fail", upsert_fail_sql, 3, fail_types) &&
+		prepare(conn, "add", add_sql, 2, add_types) &&
+		prepare(conn, "needs_fetch", needs_fetch_sql, 1, url_types);
+}
+
+int
+store_open(Store *s, const char *conninfo, int batch_size)
+{
+	/* keywords before dbname are defaults that a conninfo in --dbname overrides */
+	const char *keys[] = {"connect_timeout", "dbname", "fallback_application_name", "client_encoding", NULL};
+	const char *vals[] = {"10", conninfo, "pglearn", "UTF8", NULL};
+	PGresult   *res;
+	bool		exists;
+
+	memset(s, 0, sizeof(*s));
+	s->batch_size = batch_size > 0 ? batch_size : 50;
+	s->rows = xmalloc(s->batch_size * sizeof(StoreRow));
+	/* expand_dbname=1: --dbname may be a conninfo string or a URI */
+	s->conn = PQconnectdbParams(keys, vals, 1);
+	if (s->conn == NULL)
+	{
+		fprintf(stderr, "pglearn: out of memory connecting to the database\n");
+		return -1;
+	}
+	if (PQstatus(s->conn) != CONNECTION_OK)
+	{
+		fprintf(stderr, "pglearn: cannot connect to the database: %s", PQerrorMessage(s->conn));
+		return -1;
+	}
+	res = PQexec(s->conn, "SELECT to_regclass('pglearn.examples') IS NOT NULL");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		fprintf(stderr, "pglearn: %s", PQerrorMessage(s->conn));
+		PQclear(res);
+		return -1;
+	}
+	exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!exists)
+	{
+		fprintf(stderr, "pglearn: table pglearn.examples does not exist in database \"%s\"\n"
+				"hint: run CREATE EXTENSION pglearn there first\n", PQdb(s->conn));
+		return -1;
+	}
+	if (!prepare_all(s->conn))
+		return -1;
+	return 0;
+}
+
+void
+store_close(Store *s)
+{
+	for (size_t i = 0; i < s->nrows; i++)
+		row_free(&s->rows[i]);
+	free(s->rows);
+	s->rows = NULL;
+	s->nrows = 0;
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+}
+
+/* write one row with the prepared upserts; false with the error in conn */
+static bool
+write_row(PGconn *conn, const StoreRow *r)
+{
+	char		status[24];
+	const char *status_param = NULL;
+	PGresult   *res;
+	bool		ok;
+
+	if (r->http_status > 0)
+	{
+		snprintf(status, sizeof(status), "%ld", r->http_status);
+		status_param = status;
+	}
+	if (r->ok)
+	{
+		const char *params[10] = {
+			r->url, r->page.title, r->page.description, r->page.og_description,
+			r->page.og_type, r->page.og_image, r->page.favicon, r->page.body,
+			r->page.final_url, status_param
+		};
+
+		res = PQexecPrepared(conn, "upsert_ok", 10, params, NULL, NULL, 0);
+	}
+	else
+	{
+		const char *params[3] = {r->url, status_param, r->error};
+
+		res = PQexecPrepared(conn, "upsert_fail", 3, params, NULL, NULL, 0);
+	}
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	return ok;
+}
+
+/* one transaction for the whole batch; false if anything failed (rolled back) */
+static bool
+write_batch(Store *s)
+{
+	bool		ok = exec_simple(s->conn, "BEGIN");
+
+	for (size_t i = 0; ok && i < s->nrows; i++)
+		if (!write_row(s->conn, &s->rows[i]))
+			ok = false;
+	if (ok && exec_simple(s->conn, "COMMIT"))
+		return true;
+	if (PQstatus(s->conn) == CONNECTION_OK)
+	{
+		PGresult   *res = PQexec(s->conn, "ROLLBACK");
+
+		PQclear(res);
+	}
+	return false;
+}
+
+/*
+ * After a lost connection: reconnect once and prepare again.  The batch in
+ * flight was rolled back by the server, so writing it again is safe.
+ */
+static bool
+reconnect(Store *s)
+{
+	fprintf(stderr, "pglearn: lost the database connection: %s", PQerrorMessage(s->conn));
+	PQreset(s->conn);
+	if (PQstatus(s->conn) != CONNECTION_OK || !prepare_all(s->conn))
+	{
+		fprintf(stderr, "pglearn: cannot reconnect: %s", PQerrorMessage(s->conn));
+		return false;
+	}
+	fprintf(stderr, "pglearn: reconnected, writing the batch again\n");
+	return true;
+}
+
+int
+store_flush(Store *s)
+{
+	if (s->nrows == 0)
+		return 0;
+	if (write_batch(s))
+		s->written += s->nrows;
+	else if (PQstatus(s->conn) != CONNECTION_OK && reconnect(s) && write_batch(s))
+		s->written += s->nrows;
+	else
+	{
+		/* the batch failed as a whole: retry each row on its own */
+		if (PQstatus(s->conn) != CONNECTION_OK)
+		{
+			fprintf(stderr, "pglearn: giving up, the database connection is gone: %s",
+					PQerrorMessage(s->conn));
+			return -1;
+		}
+		for (size_t i = 0; i < s->nrows; i++)
+		{
+			if (write_row(s->conn, &s->rows[i]))
+				s->written++;
+			else
+			{
+				if (PQstatus(s->conn) != CONNECTION_OK)
+				{
+					fprintf(stderr, "pglearn: lost the database connection: %s", PQerrorMessage(s->conn));
+					return -1;
+				}
+				fprintf(stderr, "pglearn: cannot store %s: %s", s->rows[i].url, PQerrorMessage(s->conn));
+				s->rejected++;
+			}
+		}
+	}
+	for (size_t i = 0; i < s->nrows; i++)
+		row_free(&s->rows[i]);
+	s->nrows = 0;
+	return 0;
+}
+
+int
+store_put(Store *s, StoreRow *row)
+{
+	/* a full batch here means its flush failed: the database is gone */
+	if (s->nrows >= (size_t) s->batch_size)
+	{
+		row_free(row);
+		memset(row, 0, sizeof(*row));
+		return -1;
+	}
+	s->rows[s->nrows++] = *row;
+	memset(row, 0, sizeof(*row));
+	if (s->nrows >= (size_t) s->batch_size)
+		return store_flush(s);
+	return 0;
+}
+
+int
+store_select_urls(Store *s, bool pending, int stale_days, StrList *out)
+{
+	char		days[16];
+	const char *params[2] = {pending ? "t" : "f", days};
+	PGresult   *res;
+
+	snprintf(days, sizeof(days), "%d", stale_days);
+	res = PQexecParams(s->conn,
+					   "SELECT url FROM pglearn.examples"
+					   " WHERE error_count < 5 AND ("
+					   "  ($1::bool AND (fetched_at IS NULL OR fetch_error IS NOT NULL))"
+					   "  OR ($2::int4 >= 0"
+					   "      AND fetched_at < now() - make_interval(days => $2::int4)))"
+					   " ORDER BY id",
+					   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		fprintf(stderr, "pglearn: cannot read URLs to crawl: %s", PQerrorMessage(s->conn));
+		PQclear(res);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		strlist_push(out, xstrdup(PQgetvalue(res, i, 0)));
+	PQclear(res);
+	return 0;
+}
+
+int
+store_known_urls(Store *s, char *const *urls, size_t n, StrSet *done)
+{
+	size_t		i = 0;
+
+	/* one array parameter per 1000 URLs keeps statements small */
+	while (i < n)
+	{
+		size_t		end = i + 1000 < n ? i + 1000 : n;
+		Buf			arr;
+		const char *params[1];
+		PGresult   *res;
+
+		buf_init(&arr);
+		buf_appendc(&arr, '{');
+		for (size_t j = i; j < end; j++)
+		{
+			if (j > i)
+				buf_appendc(&arr, ',');
+			buf_appendc(&arr, '"');
+			for (const char *c = urls[j]; *c; c++)
+			{
+				if (*c == '"' || *c == '\\')
+					buf_appendc(&arr, '\\');
+				buf_appendc(&arr, *c);
+			}
+			buf_appendc(&arr, '"');
+		}
+		buf_appendc(&arr, '}');
+		params[0] = arr.data;
+		res = PQexecParams(s->conn,
+						   "SELECT url FROM pglearn.examples WHERE url = ANY($1::text[])"
+						   " AND ((fetched_at IS NOT NULL AND fetch_error IS NULL) OR error_count >= 5)",
+						   1, NULL, params, NULL, NULL, 0);
+		buf_free(&arr);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			fprintf(stderr, "pglearn: cannot look up known URLs: %s", PQerrorMessage(s->conn));
+			PQclear(res);
+			return -1;
+		}
+		for (int r = 0; r < PQntuples(res); r++)
+			strset_add(done, PQgetvalue(res, r, 0));
+		PQclear(res);
+		i = end;
+	}
+	return 0;
+}
+
+int
+store_add_entries(Store *s, const AddEntry *entries, size_t n,
+				  AddStats *stats, StrList *to_fetch)
+{
+	size_t		i = 0;
+
+	memset(stats, 0, sizeof(*stats));
+	while (i < n)
+	{
+		size_t		end = i + s->batch_size < n ? i + s->batch_size : n;
+
+		if (!exec_simple(s->conn, "BEGIN"))
+			return -1;
+		for (size_t j = i; j < end; j++)
+		{
+			const AddEntry *e = &entries[j];
+			char		label[8];
+			const char *params[2] = {e->url, NULL};
+			PGresult   *res;
+
+			if (e->label != 2)
+			{
+				snprintf(label, sizeof(label), "%d", e->label);
+				params[1] = label;
+			}
+			res = PQexecPrepared(s->conn, "add", 2, params, NULL, NULL, 0);
+			if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			{
+				fprintf(stderr, "pglearn: line %d: cannot store %s: %s", e->line, e->url,
+						PQerrorMessage(s->conn));
+				PQclear(res);
+				res = PQexec(s->conn, "ROLLBACK");
+				PQclear(res);
+				return -1;
+			}
+			if (PQntuples(res) == 0)
+				stats->unchanged++;
+			else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+				stats->inserted++;
+			else
+				stats->relabelled++;
+			PQclear(res);
+
+			if (to_fetch)
+			{
+				res = PQexecPrepared(s->conn, "needs_fetch", 1, params, NULL, NULL, 0);
+				if (PQresultStatus(res) != PGRES_TUPLES_OK)
+				{
+					fprintf(stderr, "pglearn: %s", PQerrorMessage(s->conn));
+					PQclear(res);
+					res = PQexec(s->conn, "ROLLBACK");
+					PQclear(res);
+					return -1;
+				}
+				if (PQntuples(res) > 0)
+					strlist_push(to_fetch, xstrdup(e->url));
+				PQclear(res);
+			}
+		}
+		if (!exec_simple(s->conn, "COMMIT"))
+			return -1;
+		i = end;
+	}
+	return 0;
+}

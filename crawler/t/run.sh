@@ -1,0 +1,373 @@
+#!/bin/bash
+# crawler/t/run.sh: tests of the pglearn command against a fixture HTTP server
+# on 127.0.0.1 and a scratch database in the cluster named by PGHOST/PGPORT/
+# PGUSER (a superuser).  Prints TAP-style lines and "N passed, N failed";
+# exits non-zero on any failure.
+#
+# The crawler runs as the AddressSanitizer/UBSan build (pglearn-asan) unless
+# PGLEARN_BIN names another binary; any sanitizer report fails the suite.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+crawler=$(dirname "$here")
+root=$(dirname "$crawler")
+
+make -s -C "$crawler" pglearn pglearn-asan >/dev/null || { echo "not ok 1 - build"; echo "0 passed, 1 failed"; exit 1; }
+BIN=${PGLEARN_BIN:-$crawler/pglearn-asan}
+export ASAN_OPTIONS="exitcode=99:detect_leaks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=99"
+
+tmp=$(mktemp -d /tmp/pglearn-crawler-test.XXXXXX)
+DB="crawler_test_$$"
+export PGDATABASE=$DB
+server_pid=
+n=0; passed=0; failed=0; runs=0; sanitizer_reports=0
+
+cleanup() {
+	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+	dropdb --if-exists "$DB" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pass() { n=$((n+1)); passed=$((passed+1)); echo "ok $n - $1"; }
+fail() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; }
+# is GOT EXPECTED DESC
+is() {
+	if [ "$1" == "$2" ]; then pass "$3"; else fail "$3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; fi
+}
+# like GOT REGEX DESC
+like() {
+	if [[ "$1" =~ $2 ]]; then pass "$3"; else fail "$3"; echo "#   got:     '$1'"; echo "#   expected to match: '$2'"; fi
+}
+q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? 1 : 0 }'; }
+# run the crawler; sets rc, and err (its stderr)
+pg() {
+	runs=$((runs+1))
+	"$BIN" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	err=$(cat "$tmp/err")
+	out=$(cat "$tmp/out")
+	check_sanitizer "$tmp/err" "$*"
+}
+# count and show sanitizer reports in a captured stderr
+check_sanitizer() {
+	if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$1"; then
+		sanitizer_reports=$((sanitizer_reports+1))
+		echo "# sanitizer report in: pglearn $2"
+		sed 's/^/#   /' "$1" | head -40
+	fi
+}
+
+# ---- database ----
+createdb "$DB" || { echo "not ok 1 - createdb $DB"; echo "0 passed, 1 failed"; exit 1; }
+# PGLEARN_TEST_NO_EXTENSION=1 exercises the fallback below on purpose
+if [ -z "${PGLEARN_TEST_NO_EXTENSION:-}" ] &&
+	psql -X -q -c "CREATE EXTENSION IF NOT EXISTS pglearn" >/dev/null 2>"$tmp/ext.err"; then
+	extension=1
+	echo "# using CREATE EXTENSION pglearn"
+else
+	# fallback while the extension does not build: the table and its trigger
+	# exactly as the install script defines them
+	extension=0
+	echo "# CREATE EXTENSION pglearn not used ($(head -1 "$tmp/ext.err" 2>/dev/null || echo PGLEARN_TEST_NO_EXTENSION set)); using the table from sql/pglearn--0.1.sql"
+	{
+		echo "CREATE SCHEMA pglearn; SET search_path = pglearn;"
+		sed -n '/^CREATE TABLE examples (/,/^);/p; /^CREATE FUNCTION examples_touch/,/^\$\$;/p; /^CREATE TRIGGER examples_touch/,/;$/p' \
+			"$root/sql/pglearn--0.1.sql"
+	} | psql -X -q -v ON_ERROR_STOP=1 >/dev/null || { echo "not ok 1 - create fallback table"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# ---- fixture server ----
+python3 "$here/fixture_server.py" "$tmp/ports" &
+server_pid=$!
+for _ in $(seq 50); do [ -s "$tmp/ports" ] && break; sleep 0.1; done
+read -r PORT REDIS_PORT PORT2 < "$tmp/ports" || { echo "not ok 1 - fixture server"; echo "0 passed, 1 failed"; exit 1; }
+B="http://127.0.0.1:$PORT"
+B2="http://127.0.0.1:$PORT2"
+FAST="--delay 0 --per-host 8 --timeout 5"
+col() { q "SELECT $1 FROM pglearn.examples WHERE url = '$B$2'"; }
+hits() { curl -s "$B/_hits?path=$1"; }
+
+# ---- command line ----
+pg --version;                     like "$out" "^pglearn 0\.1 " "--version"
+pg --help;                        is "$rc" 0 "--help exits 0"
+pg crawl --help;                  like "$out" "--pending" "crawl --help lists options"
+pg add --help;                    like "$out" "--no-fetch" "add --help lists options"
+pg check --help;                  like "$out" "--age-warning" "check --help lists options"
+pg crawl;                         is "$rc" 2 "crawl without input is a usage error (2)"
+pg crawl --jobs 0 "$B/utf8.html"; is "$rc" 2 "--jobs 0 is a usage error"
+pg crawl --bogus;                 is "$rc" 2 "unknown option is a usage error"
+pg frobnicate;                    is "$rc" 2 "unknown command is a usage error"
+pg crawl --dbname "host=127.0.0.1 port=1 connect_timeout=2" "$B/utf8.html"
+is "$rc" 2 "unreachable database exits 2"
+
+# ---- good pages in many charsets ----
+pg crawl $FAST "$B/utf8.html" "$B/sjis.html" "$B/eucjp.html" "$B/iso2022jp.html" "$B/cp1252.html" \
+	"$B/bom.html" "$B/gzip.html" "$B/ogtitle.html" "$B/malformed.html" "$B/redirect/1" "$B/plain.txt"
+is "$rc" 0 "crawl of good pages exits 0"
+like "$err" "11 URLs, 11 fetched, 0 failed" "summary line counts"
+is "$(echo "$err" | grep -c $'\r')" 0 "no progress output when stderr is not a terminal"
+is "$(q 'SELECT count(*) FROM pglearn.examples')" 11 "11 rows"
+is "$(col title /utf8.html)" "日本語の タイトル" "UTF-8 title, whitespace collapsed"
+is "$(col description /utf8.html)" "説明文です" "meta description"
+is "$(col og_description /utf8.html)" "OG description & more" "og:description with entity"
+is "$(col og_type /utf8.html)" "article" "og:type"
+is "$(col og_image /utf8.html)" "$B/img/og.png" "og:image made absolute"
+is "$(col favicon /utf8.html)" "$B/favicon.ico" "favicon made absolute"
+is "$(col final_url /utf8.html)" "$B/canonical/utf8?id=7" "canonical -> final_url without utm_* and fragment"
+is "$(col body /utf8.html)" "Heading visible text here secondbold block 日本語の本文です。" "visible body text only, collapsed"
+is "$(col "concat_ws('|', http_status, coalesce(fetch_error, 'null'), error_count, coalesce(label::text, 'null'), fetched_at IS NOT NULL)" /utf8.html)" "200|null|0|null|t" "status 200, no error, no label, fetched_at set"
+is "$(col title /sjis.html)" "シフトJISのページ ①" "Shift_JIS (header charset, CP932 extension char)"
+is "$(col body /sjis.html)" "こんにちは世界" "Shift_JIS body"
+is "$(col title /eucjp.html)" "EUC-JPのページ" "EUC-JP from <meta http-equiv> only"
+is "$(col body /eucjp.html)" "日本語の本文" "EUC-JP body"
+is "$(col title /iso2022jp.html)" "ISO-2022-JPのページ" "ISO-2022-JP"
+is "$(col title /cp1252.html)" "Café – “quoted”" "iso-8859-1 label decoded as windows-1252"
+is "$(col title /bom.html)" "BOM page ✓" "UTF-8 BOM beats a wrong <meta charset>"
+is "$(col title /gzip.html)" "Gzipped page" "gzip Content-Encoding"
+is "$(col title /ogtitle.html)" "OG only title" "og:title fallback"
+is "$(col "title || '|' || (body LIKE '%cell%') || '|' || (body LIKE '%' || U&'\FFFD' || '%')" /malformed.html)" "Broken page|true|true" "malformed HTML: recovered, bad bytes -> U+FFFD"
+is "$(col "title || '|' || final_url" /redirect/1)" "Redirect target|$B/redirect-target.html?keep=1" "redirect chain: target page, final_url without utm_*"
+is "$(col "coalesce(title,'-') || '|' || body" /plain.txt)" "-|plain text file" "text/plain body"
+pg crawl $FAST "$B/utf16.html" "$B/base/page.html"
+is "$(col title /utf16.html)" "UTF-16 ページ" "UTF-16LE from its byte order mark"
+is "$(col "concat_ws('|', og_image, favicon, final_url)" /base/page.html)" "$B/sub/img.png|http://127.0.0.1:9/fav.ico|$B/sub/c.html" "<base href> and scheme-relative URLs resolved"
+like "$(curl -s "$B/_last")" "^pglearn-crawler/0\.1\|.*gzip" "User-Agent and Accept-Encoding sent"
+pg crawl $FAST --max-body 1M --max-text 1000 "$B/big?text"
+is "$(col "length(body)" '/big?text')" 1000 "--max-text caps the body text"
+
+# ---- failures ----
+pg crawl --delay 0 --per-host 8 --timeout 1 --max-body 64k "$B/loop/a" "$B/tofile" "$B/toftp" "$B/404" "$B/500" \
+	"$B/slow?s=3" "$B/big" "$B/big-chunked" "$B/bomb" "$B/image.png" "$B/private/secret.html" "$B/private/open.html" \
+	"http://127.0.0.1:1/" "file:///etc/passwd" "ftp://127.0.0.1/x"
+is "$rc" 1 "crawl with failures exits 1"
+like "$err" "13 URLs, 1 fetched, 12 failed \(1 disallowed by robots.txt\), 2 invalid" "failure summary"
+like "$err" "skipping \"file:///etc/passwd\"" "file:// argument refused"
+is "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE 'file:%' OR url LIKE 'ftp:%' OR body LIKE '%root:%'")" 0 "no row for other schemes, nothing read from /etc/passwd"
+like "$(col "http_status || '|' || fetch_error" /loop/a)" "^30[12]\|Maximum \(5\) redirects" "redirect loop stops at the limit"
+like "$(col "http_status || '|' || fetch_error" /tofile)" "^302\|.*\"file\" not supported" "redirect to file:// refused"
+like "$(col "fetch_error" /toftp)" "\"ftp\" not supported" "redirect to ftp:// refused"
+is "$(col "http_status || '|' || fetch_error || '|' || error_count || '|' || (title IS NULL)" /404)" "404|HTTP status 404|1|true" "404 stored as failure"
+is "$(col "http_status || '|' || fetch_error" /500)" "500|HTTP status 500" "500 stored as failure"
+like "$(col "coalesce(http_status::text,'') || '|' || fetch_error" '/slow?s=3')" "^\|Operation timed out" "slow page times out"
+is "$(col fetch_error /big)" "body too large (over 65536 bytes)" "body over the cap (Content-Length)"
+is "$(col fetch_error /big-chunked)" "body too large (over 65536 bytes)" "chunked body over the cap"
+is "$(col "fetch_error || '|' || (body IS NULL)" /bomb)" "body too large (over 65536 bytes)|true" "gzip bomb stopped on decoded bytes"
+is "$(col fetch_error /image.png)" "unsupported content type: image/png" "non-HTML content type"
+is "$(col "fetch_error || '|' || (http_status IS NULL)" /private/secret.html)" "disallowed by robots.txt|true" "robots.txt disallow recorded"
+is "$(hits /private/secret.html)" 0 "disallowed page never requested"
+is "$(col title /private/open.html)" "Page open.html" "robots.txt Allow overrides a shorter Disallow"
+like "$(q "SELECT fetch_error FROM pglearn.examples WHERE url = 'http://127.0.0.1:1/'")" "Couldn't connect|Failed to connect" "connection refused"
+
+# ---- labels survive re-crawls; failures never wipe good content ----
+q "UPDATE pglearn.examples SET label = 1 WHERE url IN ('$B/utf8.html', '$B/404');
+   UPDATE pglearn.examples SET label = -1 WHERE url = '$B/sjis.html'"
+pg crawl $FAST -q "$B/utf8.html" "$B/sjis.html" "$B/404"
+is "$rc" 1 "re-crawl with one failure exits 1"
+is "$err" "" "--quiet prints nothing"
+is "$(q "SELECT string_agg(label::text, ',' ORDER BY url) FROM pglearn.examples WHERE url IN ('$B/utf8.html', '$B/sjis.html', '$B/404')")" "1,-1,1" "labels unchanged by crawl (404, sjis, utf8)"
+is "$(col error_count /404)" 2 "error_count incremented again"
+pg crawl $FAST "$B/_flaky/ok" >/dev/null
+pg crawl $FAST "$B/flaky"
+is "$(col "title || '|' || http_status" /flaky)" "Flaky good|200" "flaky page fetched"
+q "UPDATE pglearn.examples SET label = 1 WHERE url = '$B/flaky'"
+curl -s "$B/_flaky/fail" >/dev/null
+pg crawl $FAST "$B/flaky"
+is "$rc" 1 "failed re-fetch exits 1"
+is "$(col "concat_ws('|', title, body, http_status, coalesce(fetch_error, 'null'), error_count, label)" /flaky)" "Flaky good|good content|200|null|1|1" "failed re-fetch keeps good content and label, counts the error"
+curl -s "$B/_flaky/ok" >/dev/null
+pg crawl $FAST "$B/flaky"
+is "$(col "error_count || '|' || label" /flaky)" "0|1" "success resets error_count"
+q "UPDATE pglearn.examples SET label = -1 WHERE url = '$B/bomb'"
+pg crawl $FAST "$B/bomb?x" "$B/gzip.html"
+q "UPDATE pglearn.examples SET http_status = NULL WHERE url = '$B/gzip.html'"
+
+# a failed row becomes good when the fetch succeeds, label kept
+q "UPDATE pglearn.examples SET label = -1 WHERE url = '$B/big'"
+pg crawl $FAST --max-body 1M "$B/big"
+is "$(col "concat_ws('|', title, http_status, coalesce(fetch_error,'null'), error_count, label)" /big)" "Big|200|null|0|-1" "failed row replaced by a good fetch, label kept"
+
+# ---- inputs: stdin, --file, duplicates ----
+printf '%s\n' "$B/page/s1" "" "# comment" "$B/page/s2" | { "$BIN" crawl $FAST - >/dev/null 2>"$tmp/err"; echo $? > "$tmp/rc"; }
+runs=$((runs+1)); check_sanitizer "$tmp/err" "crawl -"
+is "$(cat "$tmp/rc")" 0 "URLs from stdin"
+is "$(q "SELECT count(*) FROM pglearn.examples WHERE url IN ('$B/page/s1', '$B/page/s2') AND title LIKE 'Page s_'")" 2 "stdin rows stored"
+printf '%s\t1\n%s\n' "$B/page/f1" "$B/page/f2" > "$tmp/urls.tsv"
+pg crawl $FAST --file "$tmp/urls.tsv" "$B/page/f1" "$B/page/f1"
+is "$rc" 0 "--file plus arguments"
+like "$err" "2 URLs, 2 fetched" "duplicates crawled once"
+is "$(q "SELECT count(*) || '|' || count(label) FROM pglearn.examples WHERE url LIKE '$B/page/f_'")" "2|0" "--file rows stored, crawl sets no label"
+
+# ---- feeds ----
+big_hits=$(hits /big)
+pg crawl $FAST --feed "$B/feed.rss?port=$PORT" --feed "$B/feed.atom"
+is "$rc" 0 "RSS and Atom feeds"
+is "$(q "SELECT string_agg(title, ',' ORDER BY title) FROM pglearn.examples WHERE url LIKE '$B/feed-item/%'")" "Page 1,Page 2,Page 3,Page 4" "feed items crawled (RSS link, Atom alternate and rel-less links)"
+is "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE '%feed.rss%' OR url LIKE '%feed.atom%'")|$(hits /big)" "0|$big_hits" "feed documents not stored, self and enclosure links not followed"
+pg crawl $FAST --feed "$B/feed.rss?port=$PORT" --feed "$B/feed.atom"
+like "$err" "0 URLs, 0 fetched, 0 failed .* 4 feed items already fetched" "polling a feed again skips fetched items"
+pg crawl $FAST --feed "$B/badenc.rss"
+is "$(echo "$err" | grep -ci 'encoding error\|I/O error')" "0" "a feed with a broken encoding leaves no libxml2 noise on stderr"
+pg crawl $FAST --feed "$B/notfeed"
+is "$rc" 1 "a non-feed is an error"
+like "$err" "not an RSS or Atom feed" "non-feed message"
+
+# ---- robots.txt off ----
+pg crawl $FAST --ignore-robots "$B/private/secret.html"
+is "$(col "title || '|' || error_count" /private/secret.html)" "Page secret.html|0" "--ignore-robots fetches a disallowed page"
+
+# ---- robots.txt rules ----
+pg crawl $FAST "$B/doc.pdf" "$B/doc.pdf?x=1" "$B/search?q=1" "$B/search/x"
+is "$(q "SELECT string_agg(substr(url, length('$B') + 1) || '=' || (fetch_error = 'disallowed by robots.txt'), ',' ORDER BY url) FROM pglearn.examples WHERE url LIKE '$B/doc.pdf%' OR url LIKE '$B/search%'")" \
+	"/doc.pdf=true,/doc.pdf?x=1=false,/search/x=false,/search?q=1=true" "robots.txt wildcards and \$ anchor"
+pg crawl $FAST "$B2/page/g1" "$B2/private/g2"
+is "$(q "SELECT string_agg(coalesce(title, fetch_error), ',' ORDER BY url) FROM pglearn.examples WHERE url LIKE '$B2/%'")" \
+	"Page g1,disallowed by robots.txt" "a robots.txt group naming pglearn-crawler replaces the * group"
+start=$(date +%s.%N)
+pg crawl $FAST "$B2/page/d1" "$B2/page/d2" "$B2/page/d3"
+t=$(elapsed "$start")
+like "$rc|$(ge "$t" 1.9)" "^0\|1$" "robots.txt Crawl-delay: 1 spaces requests to that host (3 pages took $t s)"
+curl -s "$B/_robots2/503" >/dev/null
+pg crawl $FAST "$B2/page/g3"
+is "$(q "SELECT fetch_error FROM pglearn.examples WHERE url = '$B2/page/g3'")" "disallowed by robots.txt" "robots.txt answering 5xx disallows everything"
+curl -s "$B/_robots2/404" >/dev/null
+pg crawl $FAST "$B2/private/g4"
+is "$(q "SELECT title FROM pglearn.examples WHERE url = '$B2/private/g4'")" "Page g4" "robots.txt answering 404 allows everything"
+
+# ---- add ----
+printf '%s\t1\n%s\t-1\n%s\n%s\t0\n# comment\n\n%s\t+1\n' "$B/page/a1" "$B/page/a2" "$B/page/a3" "$B/page/a4" "$B/utf8.html" > "$tmp/add.tsv"
+pg add --no-fetch "$tmp/add.tsv"
+is "$rc" 0 "add --no-fetch"
+like "$err" "5 URLs: 4 new, 0 relabelled, 1 unchanged" "add summary"
+is "$(q "SELECT string_agg(coalesce(label::text, 'null') || ':' || (fetched_at IS NULL), ',' ORDER BY url) FROM pglearn.examples WHERE url LIKE '$B/page/a_'")" "1:true,-1:true,null:true,0:true" "labels 1, -1, none, 0 stored, nothing fetched"
+printf '%s\t0\n%s\n%s\t-1\n' "$B/page/a1" "$B/page/a2" "$B/utf8.html" | { "$BIN" add --no-fetch - 2>"$tmp/err"; echo $? > "$tmp/rc"; }
+runs=$((runs+1)); check_sanitizer "$tmp/err" "add -"
+is "$(cat "$tmp/rc")" 0 "add from stdin"
+is "$(q "SELECT string_agg(label::text, ',' ORDER BY url) FROM pglearn.examples WHERE url IN ('$B/page/a1', '$B/page/a2', '$B/utf8.html')")" "1,-1,-1" "0/absent never overwrite a label, explicit -1 does"
+printf '  %s \t -1 \r\n' "$B/page/sp" > "$tmp/spaces.tsv"
+pg add --no-fetch "$tmp/spaces.tsv"
+is "$rc|$(col label /page/sp)" "0|-1" "blanks around TSV fields and CRLF line ends are ignored"
+before=$(q "SELECT count(*) FROM pglearn.examples")
+printf '%s\t1\n%s\t-1\n%s\tabc\n%s\t2\nnot a url\t1\n' "$B/page/b1" "$B/page/b2" "$B/page/b3" "$B/page/b4" > "$tmp/bad.tsv"
+pg add "$tmp/bad.tsv"
+is "$rc" 2 "bad label is a usage error"
+like "$err" "bad.tsv:3: invalid label \"abc\"" "error names line 3"
+like "$err" "bad.tsv:4: invalid label \"2\"" "error names line 4"
+like "$err" "bad.tsv:5: not an http\(s\) URL" "error names line 5"
+is "$(q "SELECT count(*) FROM pglearn.examples")" "$before" "nothing imported from a bad file"
+printf '%s\t1\n%s\n' "$B/page/c1" "$B/404" > "$tmp/add2.tsv"
+pg add $FAST "$tmp/add2.tsv"
+is "$rc" 1 "add then crawl, one failure, exits 1"
+is "$(col "title || '|' || label" /page/c1)" "Page c1|1" "add crawls new URLs"
+is "$(col "label || '|' || error_count" /404)" "1|3" "add re-crawls a failed URL, keeps its label"
+
+# ---- --pending and --stale ----
+q "UPDATE pglearn.examples SET error_count = 5 WHERE url = '$B/page/a4'"
+pg crawl $FAST --pending
+like "$err" "fetched" "crawl --pending runs"
+is "$(q "SELECT string_agg(url || '=' || (fetched_at IS NOT NULL), ',' ORDER BY url) FROM pglearn.examples WHERE url LIKE '$B/page/a_'")" "$B/page/a1=true,$B/page/a2=true,$B/page/a3=true,$B/page/a4=false" "--pending fetches unfetched rows, skips 5 failures"
+is "$(q "SELECT count(*) FROM pglearn.examples WHERE fetched_at IS NULL")" 1 "only the 5-times-failed row is unfetched"
+q "UPDATE pglearn.examples SET fetched_at = now() - interval '3 days' WHERE url = '$B/page/s1'"
+pg crawl $FAST --stale 2
+like "$err" "1 URLs, 1 fetched" "--stale picks the old row only"
+is "$(col "fetched_at > now() - interval '1 minute'" /page/s1)" "t" "--stale refreshed it"
+
+# ---- batches and concurrency ----
+for i in $(seq 1 120); do echo "$B/page/n$i"; done > "$tmp/many.txt"
+pg crawl --delay 0 --per-host 16 --jobs 16 --batch 50 --file "$tmp/many.txt"
+is "$rc" 0 "120 pages in batches of 50"
+is "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE '$B/page/n%' AND title = 'Page ' || substr(url, length('$B/page/') + 1)")" 120 "120 rows with the right titles"
+
+# per-host politeness: 4 pages of 1 s at --per-host 2 take >= 2 s; --per-host 4 about 1 s
+start=$(date +%s.%N)
+pg crawl --delay 0 --per-host 2 --jobs 16 "$B/slow?s=1&a" "$B/slow?s=1&b" "$B/slow?s=1&c" "$B/slow?s=1&d"
+t=$(elapsed "$start")
+like "$(ge "$t" 1.9)" "^1$" "--per-host 2 serialises a host (4 x 1 s took $t s)"
+
+# ---- SIGINT finishes what is in flight ----
+for i in $(seq 1 20); do echo "$B/slow?s=1&sig=$i"; done > "$tmp/slow.txt"
+runs=$((runs+1))
+h0=$(hits /slow)
+"$BIN" crawl --delay 0 --per-host 2 --jobs 2 --file "$tmp/slow.txt" 2>"$tmp/err" & cpid=$!
+# interrupt once both first transfers have reached the server
+for _ in $(seq 100); do [ "$(hits /slow)" -ge $((h0 + 2)) ] && break; sleep 0.05; done
+kill -INT $cpid; wait $cpid; rc=$?
+check_sanitizer "$tmp/err" "crawl (SIGINT)"
+is "$rc" 1 "SIGINT exits 1"
+like "$(cat "$tmp/err")" "2 URLs?, 2 fetched.*interrupted|interrupted" "summary says interrupted"
+is "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE '%sig=%' AND title = 'Slow page'")" 2 "the two transfers in flight were finished and stored"
+
+# ---- database trouble ----
+q "ALTER TABLE pglearn.examples ADD CONSTRAINT crawler_test_reject CHECK (title IS DISTINCT FROM 'Page reject')"
+pg crawl $FAST "$B/page/r1" "$B/page/reject" "$B/page/r2"
+is "$rc" 1 "a row the database refuses exits 1"
+like "$err" "cannot store $B/page/reject: .*crawler_test_reject" "the refused row is named"
+is "$(q "SELECT count(*) FROM pglearn.examples WHERE url IN ('$B/page/r1', '$B/page/r2', '$B/page/reject')")" 2 "the rest of its batch is stored"
+q "ALTER TABLE pglearn.examples DROP CONSTRAINT crawler_test_reject"
+for i in 1 2 3 4 5 6; do echo "$B/slow?s=0.5&rc=$i"; done > "$tmp/rc.txt"
+runs=$((runs+1))
+"$BIN" crawl --dbname application_name=crawler_rc_test --delay 0 --per-host 2 --jobs 2 --batch 2 --file "$tmp/rc.txt" 2>"$tmp/err" & cpid=$!
+sleep 0.8
+q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'crawler_rc_test'" >/dev/null
+wait $cpid; rc=$?
+check_sanitizer "$tmp/err" "crawl (reconnect)"
+is "$rc" 0 "crawl survives a terminated database session"
+like "$(cat "$tmp/err")" "reconnected" "it reconnects and rewrites the batch"
+is "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE '%rc=%' AND title = 'Slow page'")" 6 "all rows stored after the reconnect"
+# the database gone for good: earlier batches stay, exit 2, no crash
+for i in $(seq 1 12); do echo "$B/slow?s=0.3&gone=$i"; done > "$tmp/gone.txt"
+runs=$((runs+1))
+"$BIN" crawl --dbname application_name=crawler_gone_test --delay 0 --per-host 2 --jobs 2 --batch 2 --file "$tmp/gone.txt" 2>"$tmp/err" & cpid=$!
+sleep 0.8
+psql -X -qAt -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS false" \
+	-c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'crawler_gone_test'" >/dev/null
+wait $cpid; rc=$?
+psql -X -qAt -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS true" >/dev/null
+check_sanitizer "$tmp/err" "crawl (database gone)"
+is "$rc" 2 "database gone for good exits 2"
+like "$(cat "$tmp/err")" "cannot reconnect" "says it cannot reconnect"
+like "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE '%gone=%'")" "^([2468]|10)$" "batches committed before stay (whole batches only)"
+pg crawl $FAST --dbname "postgresql:///$DB?application_name=uri_test" "$B/page/uri"
+is "$rc|$(col title /page/uri)" "0|Page uri" "--dbname takes a URI"
+
+# ---- progress on a terminal ----
+if command -v script >/dev/null; then
+	runs=$((runs+1))
+	script -qec "$BIN crawl --delay 0 --per-host 4 --file $tmp/many.txt" /dev/null > "$tmp/tty" 2>&1
+	check_sanitizer "$tmp/tty" "crawl (terminal)"
+	like "$(tr '\r' '\n' < "$tmp/tty")" "120/120 done, 0 failed, [0-9.]+ pages/s" "progress (done/total, failures, pages/s) on a terminal"
+fi
+
+# ---- check ----
+if [ "$extension" = 1 ]; then
+	pg check
+	like "$out" "^PGLEARN (OK|WARNING) - pglearn " "check reports the extension"
+	like "$out" "\| examples=[0-9]+ fetch_age=[0-9]+s;" "check perfdata"
+	psql -X -q -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:$REDIS_PORT/0'"
+	pg check
+	like "$out" "redis ok.*redis=1" "check pings Redis"
+	psql -X -q -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:1'"
+	pg check
+	like "$out" "^PGLEARN WARNING .*redis=0" "Redis down is a WARNING"
+	is "$rc" 1 "WARNING exits 1"
+	pg check --redis-critical
+	is "$rc" 2 "--redis-critical makes it CRITICAL"
+else
+	pg check
+	like "$out" "^PGLEARN CRITICAL - extension pglearn is not installed" "check without the extension is CRITICAL"
+	is "$rc" 2 "CRITICAL exits 2"
+fi
+pg check --dbname "host=127.0.0.1 port=1 connect_timeout=2"
+like "$out" "^PGLEARN CRITICAL - database unreachable" "check with no database is CRITICAL"
+pg check --age-warning x
+is "$rc" 3 "bad check option is UNKNOWN (3)"
+
+# ---- all text valid, sanitizers quiet ----
+is "$(q "SELECT count(*) FROM pglearn.examples WHERE body LIKE '%' || chr(65533) || '%' AND url NOT LIKE '%malformed%'")" 0 "no replacement characters outside the malformed page"
+is "$sanitizer_reports" 0 "no AddressSanitizer/UBSan/LeakSanitizer reports in $runs runs of $(basename "$BIN")"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
