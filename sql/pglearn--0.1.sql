@@ -504,3 +504,593 @@ END
 $$;
 COMMENT ON FUNCTION fit(text, regclass, jsonb) IS
 	'train a model on the labelled rows of source, cross-validate it (choosing C from a grid), store it in pglearn.models under name, return its metrics';
+
+--
+-- Active learning, recommendations and reports
+--
+
+-- The text the features of an article are computed from, as fit() does for
+-- sources with a description column (see _fit_prepare): every scorer below
+-- uses it, so stored scores equal what fit()'s model sees.
+CREATE FUNCTION article_text(description text, body text) RETURNS text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+$$ SELECT concat_ws(E'\n', description, body) $$;
+COMMENT ON FUNCTION article_text(text, text) IS
+	'the body text features are computed from: description and body joined by a newline, as fit() does';
+
+CREATE FUNCTION url_host(url text) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+$$ SELECT lower(substring(url FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)')) $$;
+COMMENT ON FUNCTION url_host(text) IS
+	'lower-cased host of a URL, without user info or port; NULL if the text has no scheme://host';
+
+-- The setting, readable before the module is loaded (a session that has not
+-- called any C function of pglearn yet sees no definition, only placeholders).
+CREATE FUNCTION _default_model() RETURNS text
+	LANGUAGE sql STABLE PARALLEL SAFE AS
+$$ SELECT coalesce(current_setting('pglearn.default_model', true), 'default') $$;
+COMMENT ON FUNCTION _default_model() IS 'internal: the value of pglearn.default_model ('''' = none)';
+
+-- The newest model of a name (NULL: pglearn.default_model) with the feature
+-- settings it was fitted with; an unknown name is an error.
+CREATE FUNCTION _live_model(name text, OUT model_name text, OUT model model, OUT hash_bits int4, OUT "binary" bool)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE AS
+$$
+BEGIN
+	model_name := coalesce(name, pglearn._default_model());
+	IF model_name = '' THEN
+		RAISE EXCEPTION 'no model name given and pglearn.default_model is empty'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a model name or SET pglearn.default_model.';
+	END IF;
+	SELECT m.model, coalesce((m.params->>'hash_bits')::int4, 20), coalesce((m.params->>'binary')::bool, false)
+	  INTO model, hash_bits, "binary"
+	  FROM pglearn.models m WHERE m.name = model_name
+	 ORDER BY m.created_at DESC, m.id DESC LIMIT 1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'model "%" does not exist', model_name
+			USING ERRCODE = 'undefined_object',
+				  HINT = format('Train it with SELECT pglearn.fit(%L); existing models are listed in pglearn.models.', model_name);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION _live_model(text) IS 'internal: newest model of a name (NULL: pglearn.default_model) with its hash_bits and binary settings';
+
+CREATE FUNCTION _check_k(what text, k int4, nullable bool DEFAULT false) RETURNS void
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS
+$$
+BEGIN
+	IF (k IS NULL AND NOT nullable) OR k < 1 THEN
+		RAISE EXCEPTION '% must be a positive integer, got %', what, coalesce(k::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION _check_k(text, int4, bool) IS 'internal: rejects a non-positive (or NULL) count argument';
+
+--
+-- Scores stay current
+--
+
+-- Scores inserted and re-fetched rows with the newest model named by
+-- pglearn.default_model.  No such model (or the setting empty): the score is
+-- left alone, never an error, so the crawler can always insert.
+CREATE FUNCTION examples_score() RETURNS trigger
+	LANGUAGE plpgsql AS
+$$
+DECLARE
+	model_name text := pglearn._default_model();
+BEGIN
+	IF model_name = '' OR NOT EXISTS (SELECT FROM pglearn.models WHERE name = model_name) THEN
+		RETURN NEW;
+	END IF;
+	-- INSERT ... ON CONFLICT fires this for the proposed row even when the
+	-- URL is stored and the row becomes an UPDATE; that UPDATE scores the
+	-- merged row if it changes the text, so do not tokenize twice
+	IF TG_OP = 'INSERT' AND EXISTS (SELECT FROM pglearn.examples WHERE url = NEW.url) THEN
+		RETURN NEW;
+	END IF;
+	NEW.score := pglearn.classify(model_name, NEW.url, NEW.title,
+								  pglearn.article_text(NEW.description, NEW.body));
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION examples_score() IS
+	'trigger: scores inserted and re-fetched examples with the model named by pglearn.default_model, if it exists';
+CREATE TRIGGER examples_score BEFORE INSERT OR UPDATE OF url, title, description, body ON examples
+	FOR EACH ROW EXECUTE FUNCTION examples_score();
+COMMENT ON TRIGGER examples_score ON examples IS
+	'scores rows as they are inserted or re-fetched, so the crawler only inserts';
+
+-- One batch of rescore: rows with after_id < id, at most batch_size of them.
+-- Returns the last id looked at (NULL when there was none) and how many
+-- scores changed.
+CREATE FUNCTION _rescore_batch(name text, after_id int8, batch_size int4,
+							   OUT last_id int8, OUT changed int8)
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS
+$$
+BEGIN
+	SELECT max(id) INTO last_id
+	  FROM (SELECT id FROM pglearn.examples WHERE id > after_id ORDER BY id LIMIT batch_size) b;
+	IF last_id IS NULL THEN
+		changed := 0;
+		RETURN;
+	END IF;
+	UPDATE pglearn.examples e
+	   SET score = s.p
+	  FROM (SELECT id, pglearn.classify(name, url, title, pglearn.article_text(description, body)) AS p
+			  FROM pglearn.examples WHERE id > after_id AND id <= last_id) s
+	 WHERE e.id = s.id AND e.score IS DISTINCT FROM s.p;
+	GET DIAGNOSTICS changed = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION _rescore_batch(text, int8, int4) IS 'internal: rescores one batch of examples by id';
+
+CREATE FUNCTION rescore(name text DEFAULT NULL, batch_size int4 DEFAULT 10000) RETURNS int8
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS
+$$
+DECLARE
+	model_name text := (pglearn._live_model(name)).model_name;
+	after_id int8 := 0;
+	b record;
+	total int8 := 0;
+BEGIN
+	PERFORM pglearn._check_k('batch_size', batch_size);
+	LOOP
+		b := pglearn._rescore_batch(model_name, after_id, batch_size);
+		EXIT WHEN b.last_id IS NULL;
+		total := total + b.changed;
+		after_id := b.last_id;
+	END LOOP;
+	RETURN total;
+END
+$$;
+COMMENT ON FUNCTION rescore(text, int4) IS
+	'sets examples.score of every row from the newest model of name (default pglearn.default_model), batch_size rows per statement; returns how many scores changed';
+
+CREATE PROCEDURE refresh(name text DEFAULT NULL, params jsonb DEFAULT '{}', batch_size int4 DEFAULT 10000)
+	LANGUAGE plpgsql AS
+$$
+DECLARE
+	model_name text := coalesce(name, pglearn._default_model());
+	metrics jsonb;
+	after_id int8 := 0;
+	b record;
+	total int8 := 0;
+BEGIN
+	PERFORM pglearn._check_k('batch_size', batch_size);
+	-- fit() raises on failure, so a failed fit never rescores
+	metrics := pglearn.fit(model_name, 'pglearn.examples', params);
+	COMMIT;
+	LOOP
+		b := pglearn._rescore_batch(model_name, after_id, batch_size);
+		EXIT WHEN b.last_id IS NULL;
+		total := total + b.changed;
+		after_id := b.last_id;
+		COMMIT;
+	END LOOP;
+	RAISE NOTICE 'refresh: model "%" fitted on % rows (f1 %, accuracy %), % scores changed',
+		model_name, metrics->'n', metrics->'f1', metrics->'accuracy', total;
+END
+$$;
+COMMENT ON PROCEDURE refresh(text, jsonb, int4) IS
+	'the scheduled job: fit the model (default pglearn.default_model) on pglearn.examples, commit, then rescore in batches, committing each; CALL outside a transaction block';
+
+--
+-- Labelling
+--
+
+CREATE FUNCTION label(url text, label int4) RETURNS int8
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS
+$$
+DECLARE
+	row_id int8;
+BEGIN
+	IF url IS NULL OR url !~* '^https?://[^/?#\s]+[^\s]*$' THEN
+		RAISE EXCEPTION 'invalid article URL: %', coalesce(quote_literal(url), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Give an absolute http:// or https:// URL without spaces.';
+	END IF;
+	IF label IS NULL OR label NOT IN (-1, 0, 1) THEN
+		RAISE EXCEPTION 'invalid label %', coalesce(label::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Labels are 1 (interesting), -1 (not interesting) and 0 (unlabelled).';
+	END IF;
+	INSERT INTO pglearn.examples AS e (url, label) VALUES (label.url, label.label)
+		ON CONFLICT ON CONSTRAINT examples_url_key DO UPDATE SET label = EXCLUDED.label
+	RETURNING e.id INTO row_id;
+	RETURN row_id;
+END
+$$;
+COMMENT ON FUNCTION label(text, int4) IS
+	'labels an article (1, -1, or 0 to unlabel), adding it if new; returns its id';
+
+-- Unlabelled rows with a title or body and no failed fetch, ranked by how
+-- unsure the model is (|p - 0.5| ascending, ties by URL), without rows that
+-- duplicate a labelled row (same url, final_url or title), one row per final
+-- URL and per title, at most per_host rows per host.
+CREATE FUNCTION uncertain(model_name text DEFAULT NULL, k int4 DEFAULT 10, per_host int4 DEFAULT 3)
+	RETURNS TABLE (rank int8, id int8, url text, title text, host text, score float8)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE AS
+$$
+DECLARE
+	live_model pglearn.model;
+	hash_bits int4;
+	use_binary bool;
+BEGIN
+	PERFORM pglearn._check_k('k', k, true);
+	PERFORM pglearn._check_k('per_host', per_host, true);
+	IF model_name IS NOT NULL THEN
+		SELECT l.model, l.hash_bits, l."binary" INTO live_model, hash_bits, use_binary
+		  FROM pglearn._live_model(model_name) l;
+	END IF;
+	RETURN QUERY
+	WITH labelled AS (
+		SELECT e.url AS key FROM pglearn.examples e WHERE e.label IN (-1, 1)
+		UNION SELECT e.final_url FROM pglearn.examples e WHERE e.label IN (-1, 1) AND e.final_url IS NOT NULL
+	), labelled_titles AS (
+		SELECT DISTINCT btrim(e.title) AS title FROM pglearn.examples e
+		 WHERE e.label IN (-1, 1) AND btrim(e.title) <> ''
+	), candidates AS MATERIALIZED (		-- score each row once
+		SELECT e.id, e.url, e.title, coalesce(e.final_url, e.url) AS final_url,
+			   nullif(btrim(e.title), '') AS title_key,
+			   pglearn.url_host(coalesce(e.final_url, e.url)) AS host,
+			   CASE WHEN live_model IS NULL THEN e.score
+					ELSE pglearn.classify(live_model, pglearn.features(e.url, e.title,
+						pglearn.article_text(e.description, e.body), hash_bits, use_binary)) END AS p
+		  FROM pglearn.examples e
+		 WHERE (e.label IS NULL OR e.label = 0) AND e.fetch_error IS NULL
+		   AND (e.title <> '' OR e.body <> '')		-- something to read
+		   AND NOT EXISTS (SELECT FROM labelled l WHERE l.key IN (e.url, e.final_url))
+		   AND NOT EXISTS (SELECT FROM labelled_titles t WHERE t.title = btrim(e.title))
+	), by_final_url AS (
+		SELECT c.*, row_number() OVER (PARTITION BY c.final_url ORDER BY abs(c.p - 0.5), c.url) AS n
+		  FROM candidates c WHERE c.p IS NOT NULL
+	), by_title AS (
+		SELECT f.*, row_number() OVER (PARTITION BY coalesce(f.title_key, f.final_url) ORDER BY abs(f.p - 0.5), f.url) AS n2
+		  FROM by_final_url f WHERE f.n = 1
+	), by_host AS (
+		SELECT t.*, row_number() OVER (PARTITION BY t.host ORDER BY abs(t.p - 0.5), t.url) AS n3
+		  FROM by_title t WHERE t.n2 = 1
+	)
+	SELECT row_number() OVER (ORDER BY abs(h.p - 0.5), h.url), h.id, h.url, h.title, h.host, h.p
+	  FROM by_host h
+	 WHERE per_host IS NULL OR h.n3 <= per_host
+	 ORDER BY abs(h.p - 0.5), h.url
+	 LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION uncertain(text, int4, int4) IS
+	'the k unlabelled articles the model is least sure of (margin sampling), without duplicates of labelled rows, at most per_host per host; model_name NULL uses the stored scores';
+
+CREATE VIEW to_label AS
+	SELECT * FROM uncertain(NULL, NULL, 3);
+COMMENT ON VIEW to_label IS
+	'every unlabelled article by stored score, most uncertain first (rank), without duplicates of labelled rows, at most 3 per host';
+
+-- The features of a stored article that push its score the way it goes,
+-- strongest first: what a labeller sees beside the article.
+CREATE FUNCTION supporting_features(url text, k int4 DEFAULT 5, model_name text DEFAULT NULL)
+	RETURNS TABLE (feature text, value float4, weight float8, contribution float8)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE AS
+$$
+DECLARE
+	live record;
+	article record;
+	margin float8;
+BEGIN
+	PERFORM pglearn._check_k('k', k);
+	live := pglearn._live_model(model_name);
+	SELECT e.url, e.title, pglearn.article_text(e.description, e.body) AS body INTO article
+	  FROM pglearn.examples e WHERE e.url = supporting_features.url;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no article with URL %', quote_literal(url)
+			USING ERRCODE = 'no_data_found';
+	END IF;
+	margin := pglearn.score(live.model, pglearn.features(article.url, article.title, article.body,
+														  live.hash_bits, live."binary"));
+	RETURN QUERY
+	SELECT n.feature, n.value, w.weight, n.value * w.weight AS contribution
+	  FROM pglearn.feature_names(article.url, article.title, article.body, live.hash_bits, live."binary") n
+	  JOIN pglearn.weights(live.model) w ON w.index = n.index
+	 WHERE sign(n.value * w.weight) = CASE WHEN margin >= 0 THEN 1 ELSE -1 END
+	 ORDER BY abs(n.value * w.weight) DESC, n.feature
+	 LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION supporting_features(text, int4, text) IS
+	'the k features of a stored article that contribute most in the direction of its score (value x weight), under a model (default pglearn.default_model)';
+
+--
+-- Recommendations
+--
+
+CREATE TABLE lists (
+	name			text PRIMARY KEY CHECK (name ~ '^[a-z0-9_-]+$'),
+	url_pattern		text NOT NULL DEFAULT '.' CHECK ('' ~ url_pattern IS NOT NULL),
+	og_type			text,
+	exclude_pattern	text CHECK (exclude_pattern IS NULL OR '' ~ exclude_pattern IS NOT NULL),
+	enabled			bool NOT NULL DEFAULT true,
+	description		text,
+	builtin			bool NOT NULL DEFAULT false
+);
+COMMENT ON TABLE lists IS
+	'recommendation lists: articles whose final URL matches url_pattern (case-insensitive regex) and not exclude_pattern, and whose og:type is og_type if set';
+
+INSERT INTO lists (name, url_pattern, og_type, exclude_pattern, description, builtin) VALUES
+	('general', '.', NULL, '^https?://(www\.|mobile\.)?(twitter|x)\.com/',
+	 'every article', true),
+	('article', '.', 'article', '^https?://(www\.|mobile\.)?(twitter|x)\.com/',
+	 'pages that declare og:type article', true),
+	('github', '^https?://(www\.)?github\.com/[^/?#]+/[^/?#]+/?$', NULL, '^https?://(www\.)?github\.com/(orgs|topics|settings|marketplace|sponsors|features|about)/',
+	 'GitHub repository top pages', true),
+	('slide', '^https?://((www\.)?slideshare\.net/|speakerdeck\.com/|docs\.google\.com/presentation/d/)', NULL, NULL,
+	 'slides: SlideShare, Speaker Deck, Google Slides', true),
+	('arxiv', '^https?://(arxiv\.org/abs/|openreview\.net/forum\?id=)', NULL, NULL,
+	 'papers: arXiv abstracts, OpenReview forums', true),
+	('video', '^https?://((www\.|m\.)?youtube\.com/watch\?|youtu\.be/|(www\.)?vimeo\.com/[0-9]|(www\.)?videolectures\.net/)', NULL, NULL,
+	 'videos: YouTube, Vimeo, VideoLectures.NET', true),
+	('event', '^https?://([a-z0-9-]+\.)?connpass\.com/event/[0-9]+|^https?://techplay\.jp/event/[0-9]+', NULL, NULL,
+	 'events: connpass, TECH PLAY', true);
+
+-- pg_dump keeps the lists users add; the seven built-in rows come back with
+-- CREATE EXTENSION (so edits to them are not dumped, as with PostGIS's
+-- spatial_ref_sys).
+SELECT pg_catalog.pg_extension_config_dump('lists', 'WHERE NOT builtin');
+
+CREATE FUNCTION recommend(list text DEFAULT 'general', k int4 DEFAULT 10, days int4 DEFAULT 2,
+						  min_score float8 DEFAULT 0.5, unique_by_host bool DEFAULT false,
+						  diverse float8 DEFAULT 0)
+	RETURNS TABLE (rank int8, id int8, url text, final_url text, title text, host text,
+				   score float8, created_at timestamptz)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE AS
+$$
+DECLARE
+	l pglearn.lists;
+	pool int4;
+	ids int8[];
+	scores float8[];
+	vectors pglearn.fvec[];
+	chosen int4[] := '{}';
+	taken bool[];
+	nearest float8[];
+	n int4;
+	best int4;
+	best_value float8;
+	value float8;
+	i int4;
+BEGIN
+	SELECT * INTO l FROM pglearn.lists WHERE name = list;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'recommendation list "%" does not exist', list
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Lists are: ' || (SELECT string_agg(name, ', ' ORDER BY name) FROM pglearn.lists) || '.';
+	END IF;
+	PERFORM pglearn._check_k('k', k);
+	PERFORM pglearn._check_k('days', days, true);
+	IF diverse IS NULL OR diverse < 0 OR diverse > 1 THEN
+		RAISE EXCEPTION 'diverse must be between 0 and 1, got %', coalesce(diverse::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = '0 ranks by score alone; larger values trade score for variety.';
+	END IF;
+
+	-- candidates, best first; diversity picks from the best 10 k of them
+	pool := CASE WHEN diverse > 0 THEN 10 * k ELSE k END;
+	SELECT array_agg(c.id ORDER BY c.score DESC, c.url), array_agg(c.score ORDER BY c.score DESC, c.url)
+	  INTO ids, scores
+	  FROM (SELECT h.* FROM (
+				SELECT t.*, row_number() OVER (PARTITION BY t.host ORDER BY t.score DESC, t.url) AS n3
+				  FROM (SELECT f.*, row_number() OVER (PARTITION BY coalesce(f.title_key, f.final_key) ORDER BY f.score DESC, f.url) AS n2
+						  FROM (SELECT e.id, e.url, e.score, coalesce(e.final_url, e.url) AS final_key,
+									   nullif(btrim(e.title), '') AS title_key,
+									   pglearn.url_host(coalesce(e.final_url, e.url)) AS host,
+									   row_number() OVER (PARTITION BY coalesce(e.final_url, e.url) ORDER BY e.score DESC, e.url) AS n1
+								  FROM pglearn.examples e
+								 WHERE e.score > min_score
+								   AND e.label IS DISTINCT FROM -1
+								   AND e.fetch_error IS NULL
+								   AND (e.http_status IS NULL OR e.http_status BETWEEN 200 AND 299)
+								   AND (e.title <> '' OR e.body <> '')
+								   AND (days IS NULL OR e.created_at >= now() - make_interval(days => days))
+								   AND coalesce(e.final_url, e.url) ~* l.url_pattern
+								   AND (l.exclude_pattern IS NULL OR coalesce(e.final_url, e.url) !~* l.exclude_pattern)
+								   AND (l.og_type IS NULL OR e.og_type = l.og_type)) f
+						 WHERE f.n1 = 1) t
+				 WHERE t.n2 = 1) h
+			 WHERE NOT unique_by_host OR h.n3 = 1
+			 ORDER BY h.score DESC, h.url
+			 LIMIT pool) c;
+	n := coalesce(array_length(ids, 1), 0);
+
+	IF diverse > 0 AND n > 0 THEN
+		-- greedy maximal marginal relevance: each step takes the candidate
+		-- with the best (1 - diverse) * score - diverse * (its largest
+		-- cosine similarity to the articles already taken)
+		SELECT array_agg(pglearn.features(NULL, e.title, pglearn.article_text(e.description, e.body)) ORDER BY o.n)
+		  INTO vectors
+		  FROM unnest(ids) WITH ORDINALITY AS o(id, n) JOIN pglearn.examples e ON e.id = o.id;
+		taken := array_fill(false, ARRAY[n]);
+		nearest := array_fill(0::float8, ARRAY[n]);
+		WHILE coalesce(array_length(chosen, 1), 0) < least(k, n) LOOP
+			best := NULL;
+			FOR i IN 1 .. n LOOP
+				CONTINUE WHEN taken[i];
+				value := (1 - diverse) * scores[i] - diverse * nearest[i];
+				IF best IS NULL OR value > best_value THEN
+					best := i;
+					best_value := value;
+				END IF;
+			END LOOP;
+			taken[best] := true;
+			chosen := chosen || best;
+			FOR i IN 1 .. n LOOP
+				CONTINUE WHEN taken[i];
+				nearest[i] := greatest(nearest[i], pglearn.cosine_similarity(vectors[best], vectors[i]));
+			END LOOP;
+		END LOOP;
+	ELSE
+		SELECT coalesce(array_agg(g), '{}') INTO chosen FROM generate_series(1, least(k, n)) g;
+	END IF;
+
+	RETURN QUERY
+	SELECT o.n, e.id, e.url, e.final_url, e.title, pglearn.url_host(coalesce(e.final_url, e.url)),
+		   e.score, e.created_at
+	  FROM unnest(chosen) WITH ORDINALITY AS o(i, n)
+	  JOIN pglearn.examples e ON e.id = ids[o.i]
+	 ORDER BY o.n;
+END
+$$;
+COMMENT ON FUNCTION recommend(text, int4, int4, float8, bool, float8) IS
+	'top k articles of a list by stored score: created in the last days days, score > min_score, not labelled -1, one per final URL and title, optionally one per host, optionally diversified (greedy MMR over fvec cosine, weight diverse)';
+
+CREATE VIEW recommendations AS
+	SELECT l.name AS list, r.*
+	  FROM lists l CROSS JOIN LATERAL recommend(l.name) r
+	 WHERE l.enabled;
+COMMENT ON VIEW recommendations IS
+	'recommend(list) with its defaults for every enabled list';
+
+CREATE FUNCTION similar(article_url text, k int4 DEFAULT 10)
+	RETURNS TABLE (id int8, url text, title text, label int4, score float8, similarity float8)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE AS
+$$
+DECLARE
+	target record;
+	v pglearn.fvec;
+BEGIN
+	PERFORM pglearn._check_k('k', k);
+	SELECT e.id, coalesce(e.final_url, e.url) AS final_key, e.title, e.description, e.body INTO target
+	  FROM pglearn.examples e WHERE e.url = article_url;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no article with URL %', quote_literal(article_url)
+			USING ERRCODE = 'no_data_found';
+	END IF;
+	v := pglearn.features(NULL, target.title, pglearn.article_text(target.description, target.body));
+	RETURN QUERY
+	SELECT s.id, s.url, s.title, s.label, s.score, s.similarity
+	  FROM (SELECT e.id, e.url, e.title, e.label, e.score,
+				   pglearn.cosine_similarity(v, pglearn.features(NULL, e.title,
+					   pglearn.article_text(e.description, e.body))) AS similarity
+			  FROM pglearn.examples e
+			 WHERE e.id <> target.id AND coalesce(e.final_url, e.url) <> target.final_key
+			OFFSET 0) s		-- compute each similarity once
+	 WHERE s.similarity > 0
+	 ORDER BY s.similarity DESC, s.url
+	 LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION similar(text, int4) IS
+	'the k stored articles nearest to a stored article by cosine similarity of title and body features (a full scan)';
+
+--
+-- Reports
+--
+
+CREATE VIEW label_stats AS
+	SELECT CASE WHEN grouping(host) = 1 THEN '(all)' ELSE coalesce(host, '(none)') END AS host,
+		   count(*) FILTER (WHERE label = 1) AS positive,
+		   count(*) FILTER (WHERE label = -1) AS negative,
+		   count(*) FILTER (WHERE label IS NULL OR label = 0) AS unlabelled,
+		   count(*) AS total
+	  FROM (SELECT url_host(coalesce(final_url, url)) AS host, label FROM examples) e
+	 GROUP BY GROUPING SETS ((), (host))
+	 ORDER BY grouping(host) DESC, count(*) DESC, 1;
+COMMENT ON VIEW label_stats IS
+	'articles per label, in all ("(all)") and per host, most articles first';
+
+CREATE VIEW model_summary AS
+	SELECT m.name, m.id,
+		   row_number() OVER (PARTITION BY m.name ORDER BY m.created_at DESC, m.id DESC) = 1 AS live,
+		   m.created_at AS trained_at,
+		   (i->>'n_pos')::int4 + (i->>'n_neg')::int4 AS rows,
+		   (i->>'n_pos')::int4 AS n_pos, (i->>'n_neg')::int4 AS n_neg,
+		   i->>'solver' AS solver, (i->>'C')::float8 AS c,
+		   (m.metrics->>'k')::int4 AS k,
+		   (m.metrics->>'accuracy')::float8 AS accuracy, (m.metrics->>'precision')::float8 AS precision,
+		   (m.metrics->>'recall')::float8 AS recall, (m.metrics->>'f1')::float8 AS f1,
+		   (m.metrics->>'roc_auc')::float8 AS roc_auc, (m.metrics->>'log_loss')::float8 AS log_loss,
+		   (i->>'nnz')::int4 AS weights,
+		   (m.params->>'hash_bits')::int4 AS hash_bits, (m.params->>'binary')::bool AS "binary",
+		   (m.metrics->>'fit_time_ms')::float8 AS fit_time_ms
+	  FROM models m CROSS JOIN LATERAL model_info(m.model) i
+	 ORDER BY m.name, m.created_at DESC, m.id DESC;
+COMMENT ON VIEW model_summary IS
+	'every stored model: when, on how many rows, solver, C and its cross-validated metrics; live marks the newest of each name';
+
+CREATE FUNCTION top_features(name text DEFAULT NULL, k int4 DEFAULT 20)
+	RETURNS TABLE (weight float8, feature text, index int4, also text[])
+	LANGUAGE plpgsql STABLE PARALLEL SAFE AS
+$$
+DECLARE
+	live record;
+BEGIN
+	PERFORM pglearn._check_k('k', k);
+	live := pglearn._live_model(name);
+	RETURN QUERY
+	WITH top AS (
+		(SELECT w.index, w.weight FROM pglearn.weights(live.model) w
+		  WHERE w.index >= 0 AND w.weight > 0 ORDER BY w.weight DESC, w.index LIMIT k)
+		UNION ALL
+		(SELECT w.index, w.weight FROM pglearn.weights(live.model) w
+		  WHERE w.index >= 0 AND w.weight < 0 ORDER BY w.weight, w.index LIMIT k)
+	), names AS (
+		-- the model only knows its features by hashed index: the names come
+		-- back from the labelled articles it was trained on
+		SELECT n.index, n.feature, count(*) AS rows
+		  FROM pglearn.examples e
+		 CROSS JOIN LATERAL pglearn.feature_names(e.url, e.title, pglearn.article_text(e.description, e.body),
+												  live.hash_bits, live."binary") n
+		 WHERE e.label IN (-1, 1) AND n.index IN (SELECT t.index FROM top t)
+		 GROUP BY n.index, n.feature
+	), ranked AS (
+		SELECT n.index, array_agg(n.feature ORDER BY n.rows DESC, n.feature) AS features
+		  FROM names n GROUP BY n.index
+	)
+	SELECT t.weight, r.features[1], t.index, coalesce(r.features[2:], '{}')
+	  FROM top t LEFT JOIN ranked r ON r.index = t.index
+	 ORDER BY t.weight DESC, t.index;
+END
+$$;
+COMMENT ON FUNCTION top_features(text, int4) IS
+	'the k most positive and k most negative weights of a model (default pglearn.default_model) with feature names recovered from the labelled examples; also lists other names hashed to the same index';
+
+CREATE VIEW label_conflicts AS
+	WITH live AS (
+		SELECT m.model, coalesce((m.params->>'hash_bits')::int4, 20) AS hash_bits,
+			   coalesce((m.params->>'binary')::bool, false) AS "binary"
+		  FROM models m WHERE m.name = _default_model()
+		 ORDER BY m.created_at DESC, m.id DESC LIMIT 1
+	), scored AS (
+		SELECT e.id, e.url, e.title, e.label, score(live.model, x.f) AS margin, classify(live.model, x.f) AS p
+		  FROM live CROSS JOIN examples e
+		 CROSS JOIN LATERAL (SELECT features(e.url, e.title, article_text(e.description, e.body),
+											 live.hash_bits, live."binary") AS f OFFSET 0) x
+		 WHERE e.label IN (-1, 1)
+	)
+	SELECT id, url, title, label, p AS score, margin
+	  FROM scored
+	 WHERE (margin >= 0) <> (label = 1)
+	 ORDER BY abs(margin) DESC, url;
+COMMENT ON VIEW label_conflicts IS
+	'labelled articles the model named by pglearn.default_model gets wrong, most confidently wrong first';
+
+CREATE VIEW crawl_status AS
+	WITH e AS (
+		SELECT CASE WHEN fetch_error IS NOT NULL AND error_count >= 5 THEN 'gave up'
+					WHEN fetch_error IS NOT NULL THEN 'failing'
+					WHEN fetched_at IS NOT NULL THEN 'fetched'
+					ELSE 'not fetched' END AS state,
+			   url_host(coalesce(final_url, url)) AS host, fetched_at
+		  FROM examples
+	), hosts AS (
+		SELECT state, host, count(*) AS rows FROM e GROUP BY state, host
+	)
+	SELECT s.state, s.rows, s.hosts, s.newest_fetch, s.oldest_fetch,
+		   (SELECT array_agg(format('%s (%s)', coalesce(h.host, '(none)'), h.rows) ORDER BY h.rows DESC, h.host)
+			  FROM (SELECT * FROM hosts h WHERE h.state = s.state ORDER BY h.rows DESC, h.host LIMIT 5) h) AS top_hosts
+	  FROM (SELECT state, count(*) AS rows, count(DISTINCT host) AS hosts,
+				   max(fetched_at) AS newest_fetch, min(fetched_at) AS oldest_fetch
+			  FROM e GROUP BY state) s
+	 ORDER BY array_position(ARRAY['fetched', 'failing', 'gave up', 'not fetched'], s.state);
+COMMENT ON VIEW crawl_status IS
+	'examples by fetch state (fetched, failing, gave up after 5 errors, not fetched) with row and host counts, fetch times and the 5 hosts with most rows in that state';

@@ -16,10 +16,12 @@
 #include "utils/guc.h"
 
 #include "pglearn.h"
+#include "redis.h"
 
 PG_MODULE_MAGIC;
 
 int			pglearn_max_train_memory = 1024 * 1024;	/* kB: 1GB */
+char	   *pglearn_default_model = NULL;
 
 void		_PG_init(void);
 
@@ -36,6 +38,23 @@ _PG_init(void)
 							PGC_USERSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	/*
+	 * Read by SQL only, through current_setting(): the scoring trigger on
+	 * pglearn.examples, the label_conflicts view, and the default model
+	 * name of rescore, refresh, top_features and supporting_features.
+	 */
+	DefineCustomStringVariable("pglearn.default_model",
+							   "Name of the stored model that scores pglearn.examples.",
+							   "The scoring trigger scores inserted and re-fetched rows with the newest model of this name; empty turns scoring off.",
+							   &pglearn_default_model,
+							   "default",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	/* pglearn.redis_*: defined next to the code that uses them */
+	pglearn_redis_init();
 
 	MarkGUCPrefixReserved("pglearn");
 }
