@@ -1094,3 +1094,138 @@ CREATE VIEW crawl_status AS
 	 ORDER BY array_position(ARRAY['fetched', 'failing', 'gave up', 'not fetched'], s.state);
 COMMENT ON VIEW crawl_status IS
 	'examples by fetch state (fetched, failing, gave up after 5 errors, not fetched) with row and host counts, fetch times and the 5 hosts with most rows in that state';
+
+--
+-- Publishing to Redis (src/redis.c)
+--
+
+-- One row per published list: what the last publish() recorded, at which
+-- version, and what publish_pending() last confirmed.  The commit
+-- callback that writes to Redis cannot write here; publish_status asks
+-- Redis instead.
+CREATE TABLE publications (
+	list				text PRIMARY KEY,
+	k					int4 NOT NULL,
+	version				int8 NOT NULL,
+	members				jsonb NOT NULL,
+	requested_at		timestamptz NOT NULL,
+	published_version	int8,
+	published_at		timestamptz,
+	last_error			text
+);
+COMMENT ON TABLE publications IS
+	'recommendation lists published to Redis: the members and version of the last publish(), and what publish_pending() last confirmed or failed with';
+SELECT pg_catalog.pg_extension_config_dump('publications', '');
+
+CREATE FUNCTION _redis_check() RETURNS void
+	AS 'MODULE_PATHNAME', 'pglearn_redis_check'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION _redis_check() IS
+	'internal: an error with a hint if pglearn.redis_url is unset or invalid';
+
+CREATE FUNCTION _redis_queue(list text, version int8) RETURNS int4
+	AS 'MODULE_PATHNAME', 'pglearn_redis_queue'
+	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION _redis_queue(text, int8) IS
+	'internal: queue the publication recorded for (list, version) to be written to Redis when the transaction commits; returns its number of members';
+
+CREATE FUNCTION _redis_push(list text) RETURNS text
+	AS 'MODULE_PATHNAME', 'pglearn_redis_push'
+	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION _redis_push(text) IS
+	'internal: write the recorded publication of a list to Redis now; NULL on success, else the problem';
+
+CREATE FUNCTION _redis_versions(lists text[])
+	RETURNS TABLE (list text, redis_version int8, error text)
+	AS 'MODULE_PATHNAME', 'pglearn_redis_versions'
+	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION _redis_versions(text[]) IS
+	'internal: the version of each list Redis holds (one MGET); if Redis cannot be read, NULL versions and the problem in error';
+
+CREATE FUNCTION publish(list text, k int4 DEFAULT 100) RETURNS int4
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS
+$$
+#variable_conflict use_variable
+DECLARE
+	v int8;
+BEGIN
+	PERFORM pglearn._redis_check();
+	-- The version is taken in DO UPDATE, after the row lock: of two
+	-- publishers of one list, the one that commits later gets the higher
+	-- version.  Microseconds since the epoch (and above the last version),
+	-- so a recreated database still outbids what an older one left in Redis.
+	WITH r AS (
+		SELECT r.rank, r.id, r.url, r.final_url, r.title, e.description, e.og_image, r.score, e.label
+		  FROM pglearn.recommend(list, k) r JOIN pglearn.examples e ON e.id = r.id
+	)
+	INSERT INTO pglearn.publications AS p (list, k, version, members, requested_at)
+	SELECT list, k, (extract(epoch FROM clock_timestamp()) * 1000000)::int8,
+		   coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'url', r.url, 'final_url', r.final_url,
+												 'title', r.title, 'description', r.description,
+												 'og_image', r.og_image, 'score', r.score, 'label', r.label)
+							  ORDER BY r.rank), '[]'),
+		   now()
+	  FROM r
+	ON CONFLICT ON CONSTRAINT publications_pkey DO UPDATE
+	   SET version = greatest(p.version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::int8),
+		   k = EXCLUDED.k, members = EXCLUDED.members, requested_at = EXCLUDED.requested_at
+	RETURNING p.version INTO v;
+	RETURN pglearn._redis_queue(list, v);
+END
+$$;
+COMMENT ON FUNCTION publish(text, int4) IS
+	'record the top k of recommend(list) in publications and write them to Redis when the transaction commits (a sorted set of URLs by score and a hash per article); returns the number of members';
+
+CREATE VIEW publish_status AS
+	WITH v AS (
+		SELECT * FROM pglearn._redis_versions(ARRAY(SELECT list FROM pglearn.publications))
+	)
+	SELECT p.list, p.version, p.requested_at, v.redis_version,
+		   v.redis_version IS NULL OR v.redis_version < p.version AS stale,
+		   coalesce(v.error, CASE WHEN v.redis_version IS NULL OR v.redis_version < p.version
+								  THEN p.last_error END) AS error,
+		   jsonb_array_length(p.members) AS members, p.published_version, p.published_at
+	  FROM pglearn.publications p LEFT JOIN v ON v.list = p.list
+	 ORDER BY p.list;
+COMMENT ON VIEW publish_status IS
+	'every published list: the version recorded in the database against the one Redis holds; stale if Redis is behind (or unreachable: see error)';
+
+CREATE FUNCTION publish_pending() RETURNS int4
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS
+$$
+DECLARE
+	r record;
+	problem text;
+	caught_up int4 := 0;
+BEGIN
+	PERFORM pglearn._redis_check();
+	-- lists being published right now are skipped: their publisher pushes them
+	FOR r IN
+		SELECT p.list, p.version, v.redis_version, v.error
+		  FROM pglearn.publications p
+		  LEFT JOIN pglearn._redis_versions(ARRAY(SELECT list FROM pglearn.publications)) v ON v.list = p.list
+		 ORDER BY p.list
+		   FOR UPDATE OF p SKIP LOCKED
+	LOOP
+		IF r.error IS NULL AND r.redis_version >= r.version THEN
+			UPDATE pglearn.publications
+			   SET published_version = r.version, published_at = now(), last_error = NULL
+			 WHERE list = r.list AND published_version IS DISTINCT FROM r.version;
+			CONTINUE;
+		END IF;
+		problem := coalesce(r.error, pglearn._redis_push(r.list));
+		IF problem IS NULL THEN
+			UPDATE pglearn.publications
+			   SET published_version = r.version, published_at = now(), last_error = NULL
+			 WHERE list = r.list;
+			caught_up := caught_up + 1;
+		ELSE
+			RAISE WARNING 'could not publish list "%" to Redis: %', r.list, problem;
+			UPDATE pglearn.publications SET last_error = problem WHERE list = r.list;
+		END IF;
+	END LOOP;
+	RETURN caught_up;
+END
+$$;
+COMMENT ON FUNCTION publish_pending() IS
+	'write to Redis every recorded publication Redis is behind on (after an outage); returns how many lists it caught up';

@@ -5,7 +5,8 @@
 # under AddressSanitizer/UBSan (t/unit), the TAP tests with their own
 # clusters (t/*.pl: dump/restore, standby, crash), libFuzzer targets for a
 # short fixed budget each (t/fuzz), the accuracy test on the
-# SpamAssassin corpus (t/accuracy.sh), and the crawler's tests (crawler/t).
+# SpamAssassin corpus (t/accuracy.sh), publishing to a real Redis
+# (t/redis/run.sh), and the crawler's tests (crawler/t).
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Run it as root on a new machine (it installs its Debian packages); as an
 # ordinary user it needs the packages already and write access to the
@@ -88,9 +89,8 @@ run_suite tap bash t/tap.sh
 run_suite fuzz bash t/fuzz/run.sh
 run_suite sql-fuzz bash t/fuzz/sql_inputs.sh
 run_suite accuracy bash t/accuracy.sh
-if [ -x crawler/t/run.sh ]; then
-	run_suite crawler crawler/t/run.sh
-fi
+run_suite redis bash t/redis/run.sh
+run_suite crawler bash crawler/t/run.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

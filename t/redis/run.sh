@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# t/redis/run.sh: pglearn.publish() against real Redis servers.
+#
+# Starts its own redis-server on 127.0.0.1 at free ports (one open, also
+# listening on a unix socket; one with requirepass), creates its own
+# database on the cluster the PG* variables name (a superuser; without
+# PGHOST it starts a throwaway cluster from t/lib/cluster.sh), runs the
+# checks, and stops and drops everything on exit, failure included.
+# The PREPARE TRANSACTION check needs max_prepared_transactions > 0: when
+# the cluster has 0, it starts a second throwaway cluster configured so.
+# Prints "ok N - ..." / "not ok N - ..." and ends with "N passed, N failed";
+# exits non-zero if anything failed.
+set -uo pipefail
+
+cd "$(dirname "$0")/../.."
+. t/lib/cluster.sh
+
+DB=pglearn_redis_$$
+ROLE=pglearn_redis_reader_$$
+PASSWORD='s3cr3t-Pw'
+RDIR=$(mktemp -d /tmp/pglearn-redis.XXXXXX)
+chmod 755 "$RDIR"
+OWN_CLUSTER=no
+passed=0
+failed=0
+n=0
+
+cleanup() {
+	local f
+	for f in "$RDIR"/*.pid; do
+		[ -f "$f" ] || continue
+		kill -CONT "$(cat "$f")" 2>/dev/null
+		kill "$(cat "$f")" 2>/dev/null
+	done
+	sleep 0.2
+	dropdb --if-exists "$DB" >/dev/null 2>&1
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1
+	[ "$OWN_CLUSTER" = yes ] && cluster_stop
+	rm -rf "$RDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -z "${PGHOST:-}" ]; then
+	cluster_start || { echo "0 passed, 1 failed"; exit 1; }
+	OWN_CLUSTER=yes
+fi
+
+# ---------------------------------------------------------------- helpers
+
+report() {						# report STATUS DESCRIPTION [DIAGNOSTIC]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		passed=$((passed + 1))
+		echo "ok $n - $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $2"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | head -20 | sed 's/^/#   /'
+	fi
+}
+is() {							# is GOT EXPECTED DESCRIPTION
+	if [ "$1" = "$2" ]; then report 0 "$3"; else report 1 "$3" "got: $1
+expected: $2"; fi
+}
+like() {						# like GOT REGEX DESCRIPTION
+	if printf '%s' "$1" | grep -qE -- "$2"; then report 0 "$3"; else report 1 "$3" "got: $1
+expected to match: $2"; fi
+}
+unlike() {						# unlike GOT REGEX DESCRIPTION
+	if printf '%s' "$1" | grep -qE -- "$2"; then report 1 "$3" "got: $1
+expected not to match: $2"; else report 0 "$3"; fi
+}
+
+sql() { psql -X -qAt -v ON_ERROR_STOP=1 -d "$DB" "$@" 2>&1; }
+rc() { redis-cli -h 127.0.0.1 -p "$RPORT" --raw "$@" 2>&1; }
+rcb() { redis-cli -h 127.0.0.1 -p "$BPORT" --raw -a "$PASSWORD" --no-auth-warning "$@" 2>&1; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+
+start_redis() {					# start_redis NAME PORT [redis-server options]
+	local name=$1 port=$2
+	shift 2
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+		--dir "$RDIR" --pidfile "$RDIR/$name.pid" --logfile "$RDIR/$name.log" "$@" || return 1
+	for _ in $(seq 100); do
+		redis-cli -h 127.0.0.1 -p "$port" ping 2>&1 | grep -qE 'PONG|NOAUTH' && return 0
+		sleep 0.05
+	done
+	return 1
+}
+stop_redis() {					# stop_redis NAME
+	local pid
+	pid=$(cat "$RDIR/$1.pid" 2>/dev/null) || return 0
+	kill -CONT "$pid" 2>/dev/null
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	rm -f "$RDIR/$1.pid"
+}
+
+# Does the Redis list equal recommend(list, k)?  Same URLs in the same
+# order, scores equal as float8.  Prints "t" or a diff.
+compare_list() {				# compare_list LIST K [KEYPREFIX]
+	rc ZREVRANGE "${3:-pglearn:}list:$1" 0 -1 WITHSCORES >"$RDIR/zrange.out"
+	sql -v list="$1" -v k="$2" <<SQL
+CREATE TEMP TABLE x (n serial, l text);
+\\copy x (l) FROM '$RDIR/zrange.out'
+WITH red AS (SELECT (a.n + 1) / 2 AS rank, a.l AS url, b.l::float8 AS score
+			   FROM x a JOIN x b ON b.n = a.n + 1 WHERE a.n % 2 = 1 AND a.l <> ''),
+	 rec AS (SELECT rank, url, score FROM pglearn.recommend(:'list', :k))
+SELECT CASE WHEN count(*) = count(*) FILTER (WHERE red.url = rec.url AND red.score = rec.score)
+			THEN 't' ELSE string_agg(format('%s: redis %s %s, sql %s %s', rank, red.url, red.score, rec.url, rec.score), E'\\n') END
+  FROM rec FULL JOIN red USING (rank);
+SQL
+}
+
+# ---------------------------------------------------------------- setup
+
+RPORT=$(free_port)
+BPORT=$(free_port)
+SOCKET=$RDIR/redis.sock
+start_redis open "$RPORT" --unixsocket "$SOCKET" --unixsocketperm 777 || { echo "could not start redis-server"; echo "0 passed, 1 failed"; exit 1; }
+start_redis auth "$BPORT" --requirepass "$PASSWORD" || { echo "could not start redis-server"; echo "0 passed, 1 failed"; exit 1; }
+echo "# redis on 127.0.0.1:$RPORT (and $SOCKET), password-protected on 127.0.0.1:$BPORT"
+
+createdb "$DB" || { echo "0 passed, 1 failed"; exit 1; }
+setup=$(sql <<SQL
+CREATE EXTENSION pglearn;
+CREATE ROLE $ROLE NOLOGIN;
+SQL
+)
+[ -n "$setup" ] && echo "$setup" | sed 's/^/# setup: /'
+
+sql <<'SQL' >/dev/null
+INSERT INTO pglearn.examples (url, title, description, body, og_image, score, http_status, fetched_at)
+SELECT 'https://news.example/' || g, 'Article ' || g, 'About ' || g, 'body ' || g,
+	   'https://img.example/' || g || '.png', 0.8 + g / 1000.0, 200, now()
+  FROM generate_series(1, 50) g;
+INSERT INTO pglearn.examples (url, title, body, score, http_status, fetched_at, label)
+SELECT v.url || g, v.title || g, 'body', 0.6 + g / 100.0 + v.o / 1000.0, 200, now(), CASE WHEN g = 1 THEN 1 END
+  FROM generate_series(1, 5) g,
+	   (VALUES ('https://github.com/org/repo', 'repo ', 1), ('https://speakerdeck.com/u/talk', 'talk ', 2),
+			   ('https://arxiv.org/abs/2401.0000', 'paper ', 3), ('https://www.youtube.com/watch?v=', 'video ', 4)) v(url, title, o);
+SQL
+
+# ---------------------------------------------------------------- configuration
+
+out=$(sql -c "SELECT pglearn.publish('general')")
+like "$out" 'ERROR: +pglearn.redis_url is not set' "unset redis_url: publish() is an error"
+like "$out" 'HINT: .*pglearn.redis_url' "unset redis_url: the error has a hint"
+
+# As the README says to: pglearn is loaded at session start, so that
+# pglearn.redis_url is never an unprotected placeholder.
+sql -c "ALTER DATABASE $DB SET session_preload_libraries = 'pglearn'" >/dev/null
+out=$(sql -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://:$PASSWORD@127.0.0.1:$BPORT/0'")
+like "$out" 'ERROR: .*with a password cannot be stored per database' "ALTER DATABASE SET of a URL with a password is refused"
+unlike "$out" "$PASSWORD" "the refusal does not quote the password"
+sql -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:$RPORT/0'" >/dev/null
+
+out=$(sql -c "SET pglearn.redis_url = 'redis://:hunter2-pw@127.0.0.1:notaport/0'")
+like "$out" 'invalid value for parameter "pglearn.redis_url"' "a malformed URL is rejected when set"
+unlike "$out" 'hunter2' "the rejection does not quote the URL (no password)"
+
+out=$(sql -c "SET ROLE $ROLE" -c "SHOW pglearn.redis_url")
+like "$out" 'ERROR: +must be superuser' "SHOW pglearn.redis_url as a non-superuser fails"
+out=$(sql -c "SET ROLE $ROLE" -c "SELECT count(*) FROM pg_settings WHERE name = 'pglearn.redis_url'")
+is "$out" "0" "pg_settings hides pglearn.redis_url from a non-superuser"
+out=$(sql -c "SET ROLE $ROLE" -c "SET pglearn.redis_url = 'redis://127.0.0.1:1/0'")
+like "$out" 'ERROR: +permission denied' "a non-superuser cannot set pglearn.redis_url"
+
+# ---------------------------------------------------------------- commit, rollback, savepoints
+
+out=$(sql -c "SELECT pglearn.publish('general', 10)")
+is "$out" "10" "publish('general', 10) queues 10 members"
+is "$(compare_list general 10)" "t" "commit: the sorted set equals recommend('general', 10), scores included"
+ids=$(sql -c "SELECT string_agg(id::text, ' ') FROM pglearn.recommend('general', 10)")
+missing=0
+for id in $ids; do [ "$(rc EXISTS "pglearn:example:$id")" = 1 ] || missing=$((missing + 1)); done
+is "$missing" "0" "commit: every member has its example hash"
+id=$(sql -c "SELECT id FROM pglearn.examples WHERE url = 'https://news.example/50'")
+is "$(rc HMGET "pglearn:example:$id" url title description og_image label | tr '\n' '|')" \
+	"https://news.example/50|Article 50|About 50|https://img.example/50.png||" "commit: the hash holds the article's fields (NULL label as '')"
+is "$(rc HGET pglearn:list:general:ids https://news.example/50)" "$id" "commit: list:general:ids maps a member URL to its id"
+ttl=$(rc TTL "pglearn:example:$id")
+like "$ttl" '^(60[0-9]{4})$' "example hashes expire after pglearn.redis_ttl (7 days)"
+is "$(rc TTL pglearn:list:general)" "-1" "the list itself does not expire"
+is "$(rc KEYS 'pglearn:list:general:*tmp*')" "" "no temporary keys are left"
+is "$(sql -c "SELECT stale FROM pglearn.publish_status WHERE list = 'general'")" "f" "publish_status: general is not stale"
+
+sql -c "BEGIN" -c "SELECT pglearn.publish('github')" -c "ROLLBACK" >/dev/null
+is "$(rc EXISTS pglearn:list:github)" "0" "rollback: the list is not written"
+is "$(sql -c "SELECT count(*) FROM pglearn.publications WHERE list = 'github'")" "0" "rollback: no publication recorded"
+
+sql -c "BEGIN" -c "SAVEPOINT s" -c "SELECT pglearn.publish('slide')" -c "ROLLBACK TO SAVEPOINT s" -c "COMMIT" >/dev/null
+is "$(rc EXISTS pglearn:list:slide)" "0" "ROLLBACK TO SAVEPOINT drops the publication queued after the savepoint"
+
+sql -c "BEGIN" -c "SELECT pglearn.publish('arxiv', 5)" -c "SAVEPOINT s" -c "SELECT pglearn.publish('arxiv', 2)" \
+	-c "SAVEPOINT t" -c "RELEASE SAVEPOINT t" -c "ROLLBACK TO SAVEPOINT s" -c "COMMIT" >/dev/null
+is "$(rc ZCARD pglearn:list:arxiv)" "5" "ROLLBACK TO SAVEPOINT keeps the publication queued before it"
+
+sql -c "BEGIN" -c "SAVEPOINT s" -c "SELECT pglearn.publish('video', 4)" -c "RELEASE SAVEPOINT s" \
+	-c "SELECT pglearn.publish('video', 2)" -c "COMMIT" >/dev/null
+is "$(rc ZCARD pglearn:list:video)" "2" "RELEASE keeps a publication; the last publish() of a list in a transaction wins"
+
+out=$(sql -c "SELECT pglearn.publish('event')")
+is "$out" "0" "a list with no recommendations publishes 0 members"
+is "$(rc EXISTS pglearn:list:event):$(rc EXISTS pglearn:version:event)" "0:1" "an empty list is absent from Redis, its version recorded"
+
+out=$(sql -c "SELECT pglearn.publish('nosuchlist')")
+like "$out" 'recommendation list "nosuchlist" does not exist' "an unknown list is recommend()'s error"
+
+# ---------------------------------------------------------------- versions: an older publication never wins
+
+before=$(rc ZCARD pglearn:list:general)
+rc SET pglearn:version:general 9999999999999999 >/dev/null
+sql -c "SELECT pglearn.publish('general', 3)" >/dev/null
+is "$(rc ZCARD pglearn:list:general)" "$before" "Redis holding a newer version: the older publication is dropped, the list kept"
+is "$(rc KEYS 'pglearn:list:general:*tmp*')" "" "the dropped publication's temporary keys are deleted"
+rc DEL pglearn:version:general >/dev/null
+is "$(sql -c "SELECT stale FROM pglearn.publish_status WHERE list = 'general'")" "t" "publish_status: general is stale once Redis lost its version"
+is "$(sql -c "SELECT pglearn.publish_pending()")" "1" "publish_pending() catches up the one stale list"
+is "$(rc ZCARD pglearn:list:general)" "3" "publish_pending() wrote the recorded publication"
+
+# ---------------------------------------------------------------- two sessions publishing one list
+
+# until the first session has published (holds the row lock) and sleeps
+wait_first() {
+	for _ in $(seq 200); do
+		[ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+					  AND application_name = 'pglearn_first' AND query LIKE '%pg_sleep%'")" = 1 ] && return
+		sleep 0.05
+	done
+}
+
+(PGAPPNAME=pglearn_first sql -c "BEGIN" -c "SELECT pglearn.publish('general', 3)" -c "SELECT pg_sleep(1.5)" -c "COMMIT" >/dev/null) &
+wait_first
+sql -c "BEGIN" -c "SELECT pglearn.publish('general', 7)" -c "COMMIT" >/dev/null
+wait
+is "$(rc ZCARD pglearn:list:general)" "7" "concurrent publishers: the later committer (k = 7) wins"
+(PGAPPNAME=pglearn_first sql -c "BEGIN" -c "SELECT pglearn.publish('general', 7)" -c "SELECT pg_sleep(1.5)" -c "COMMIT" >/dev/null) &
+wait_first
+sql -c "BEGIN" -c "SELECT pglearn.publish('general', 3)" -c "COMMIT" >/dev/null
+wait
+is "$(rc ZCARD pglearn:list:general)" "3" "concurrent publishers, reversed: the later committer (k = 3) wins"
+is "$(rc GET pglearn:version:general)" "$(sql -c "SELECT version FROM pglearn.publications WHERE list = 'general'")" \
+	"Redis holds the version the database recorded last"
+
+# ---------------------------------------------------------------- outages
+
+stop_redis open
+out=$(sql -c "SELECT pglearn.publish('general', 5)" 2>&1)
+status=$?
+is "$status" "0" "Redis down: publish and commit succeed"
+like "$out" "WARNING: +could not publish list \"general\" to Redis at 127.0.0.1:$RPORT" "Redis down: a WARNING names host:port"
+is "$(sql -c "SELECT jsonb_array_length(members) FROM pglearn.publications WHERE list = 'general'")" "5" "Redis down: the publication is committed in the database"
+out=$(sql -c "SELECT stale, error IS NOT NULL FROM pglearn.publish_status WHERE list = 'general'")
+is "$out" "t|t" "Redis down: publish_status shows general stale, with the error"
+out=$(sql -c "SELECT pglearn.publish_pending()")
+like "$out" 'WARNING: .*could not publish' "Redis down: publish_pending() warns"
+start_redis open "$RPORT" --unixsocket "$SOCKET" --unixsocketperm 777
+out=$(sql -c "SELECT pglearn.publish_pending()")
+is "$out" "4" "Redis back (empty): publish_pending() republishes all 4 published lists"
+is "$(compare_list general 5)" "t" "after catch-up general equals recommend('general', 5)"
+is "$(sql -c "SELECT count(*) FILTER (WHERE stale) || '/' || count(*) FROM pglearn.publish_status")" \
+	"0/$(sql -c "SELECT count(*) FROM pglearn.publications")" "publish_status: nothing stale after catch-up"
+is "$(sql -c "SELECT count(*) FROM pglearn.publications WHERE published_version = version AND last_error IS NULL") " \
+	"$(sql -c "SELECT count(*) FROM pglearn.publications") " "publish_pending() recorded published_version and cleared last_error"
+
+pid=$(cat "$RDIR/open.pid")
+kill -STOP "$pid"
+t0=$(now)
+out=$(sql -c "SET pglearn.redis_connect_timeout = 500" -c "SET pglearn.redis_command_timeout = 500" \
+	-c "SELECT pglearn.publish('general', 4)" 2>&1)
+status=$?
+t1=$(now)
+secs=$(elapsed "$t0" "$t1")
+is "$status" "0" "paused Redis: publish and commit succeed"
+like "$out" 'WARNING: .*timed out after 500 ms' "paused Redis: a WARNING says the command timed out"
+like "$secs" '^(0|1|2)\.' "paused Redis: the backend returns within the timeouts (${secs}s for 500 ms + 500 ms)"
+is "$(sql -c "SELECT jsonb_array_length(members) FROM pglearn.publications WHERE list = 'general'")" "4" "paused Redis: the publication is committed"
+t0=$(now)
+out=$(sql -c "SET pglearn.redis_command_timeout = 3000" -c "SET statement_timeout = '200ms'" -c "SELECT * FROM pglearn.publish_status")
+secs=$(elapsed "$t0" "$(now)")
+like "$out" 'canceling statement due to statement timeout' "paused Redis: statement_timeout cancels publish_status"
+like "$secs" '^0\.' "paused Redis: the cancel is served while waiting (${secs}s with a 200 ms statement_timeout, 3 s command timeout)"
+kill -CONT "$pid"
+is "$(sql -c "SELECT pglearn.publish_pending()")" "1" "resumed Redis: publish_pending() catches up"
+is "$(rc ZCARD pglearn:list:general)" "4" "resumed Redis: general has the committed 4 members"
+
+# Redis answering errors: an article key of the wrong type
+id=$(sql -c "SELECT id FROM pglearn.recommend('general', 1)")
+rc DEL "pglearn:example:$id" >/dev/null
+rc SET "pglearn:example:$id" "not a hash" >/dev/null
+before=$(rc GET pglearn:version:general)
+out=$(sql -c "SELECT pglearn.publish('general', 6)" 2>&1)
+status=$?
+is "$status" "0" "Redis answering an error: publish and commit succeed"
+like "$out" 'WARNING: .*HSET failed: WRONGTYPE' "Redis answering an error: the WARNING quotes Redis's error"
+is "$(rc GET pglearn:version:general):$(rc ZCARD pglearn:list:general)" "$before:4" "Redis answering an error: the old list stays whole"
+out=$(sql -c "SELECT pglearn.publish_pending()" -c "SELECT stale, error FROM pglearn.publish_status WHERE list = 'general'")
+like "$out" 't\|.*WRONGTYPE' "Redis answering an error: publish_status shows it stale with the error publish_pending() met"
+rc DEL "pglearn:example:$id" >/dev/null
+is "$(sql -c "SELECT pglearn.publish_pending()")" "1" "error cleared: publish_pending() catches up"
+is "$(rc ZCARD pglearn:list:general)" "6" "error cleared: general has the committed 6 members"
+
+# ---------------------------------------------------------------- settings, socket, password
+
+sql -c "SET pglearn.redis_prefix = 'other:'" -c "SET pglearn.redis_ttl = 0" -c "SELECT pglearn.publish('github', 3)" >/dev/null
+is "$(rc ZCARD other:list:github)" "3" "pglearn.redis_prefix names the keys"
+id=$(sql -c "SELECT id FROM pglearn.recommend('github', 1)")
+is "$(rc TTL "other:example:$id")" "-1" "pglearn.redis_ttl = 0: example hashes do not expire"
+
+sql -c "SET pglearn.redis_url = 'unix://$SOCKET?db=2'" -c "SELECT pglearn.publish('slide', 2)" >/dev/null
+is "$(rc -n 2 ZCARD pglearn:list:slide)" "2" "unix socket URL with ?db=2 writes to database 2"
+
+sql -c "SET pglearn.redis_url = 'redis://:$PASSWORD@127.0.0.1:$BPORT/1'" -c "SELECT pglearn.publish('general', 6)" >/dev/null
+is "$(rcb -n 1 ZCARD pglearn:list:general)" "6" "password-protected Redis: publish with the right password"
+sql -c "SET pglearn.redis_url = 'redis://default:$PASSWORD@127.0.0.1:$BPORT/1'" -c "SELECT pglearn.publish('general', 2)" >/dev/null
+is "$(rcb -n 1 ZCARD pglearn:list:general)" "2" "password-protected Redis: user:password (ACL) form"
+out=$(sql -c "SET pglearn.redis_url = 'redis://:wrong-Pw-123@127.0.0.1:$BPORT/1'" -c "SELECT pglearn.publish('general', 3)" 2>&1)
+status=$?
+is "$status" "0" "wrong password: the transaction still commits"
+like "$out" "WARNING: .*127.0.0.1:$BPORT.*AUTH failed" "wrong password: a WARNING says AUTH failed at host:port"
+unlike "$out" "wrong-Pw-123|$PASSWORD" "wrong password: the message holds no password"
+is "$(rcb -n 1 ZCARD pglearn:list:general)" "2" "wrong password: Redis unchanged"
+out=$(sql -c "SET pglearn.redis_url = 'redis://127.0.0.1:$BPORT/1'" -c "SELECT pglearn.publish('general', 3)" 2>&1)
+like "$out" 'WARNING: .*NOAUTH' "no password for a protected Redis: a WARNING"
+
+# ---------------------------------------------------------------- 10,000 members
+
+sql <<'SQL' >/dev/null
+INSERT INTO pglearn.lists (name, url_pattern) VALUES ('big', '^https://big\.example/');
+INSERT INTO pglearn.examples (url, title, description, body, score, http_status, fetched_at)
+SELECT 'https://big.example/' || g, 'Big ' || g, 'description ' || g, 'body', 0.5 + g / 100000.0, 200, now()
+  FROM generate_series(1, 10000) g;
+SQL
+t0=$(now)
+out=$(sql -c "SELECT pglearn.publish('big', 10000)")
+secs=$(elapsed "$t0" "$(now)")
+is "$out" "10000" "publish('big', 10000) queues 10,000 members (${secs}s with commit)"
+is "$(rc ZCARD pglearn:list:big)" "10000" "10,000-member list: ZCARD 10000"
+is "$(compare_list big 10000)" "t" "10,000-member list equals recommend('big', 10000)"
+is "$(rc HLEN pglearn:list:big:ids)" "10000" "10,000-member list: ids hash complete"
+id=$(sql -c "SELECT id FROM pglearn.examples WHERE url = 'https://big.example/1'")
+is "$(rc HGET "pglearn:example:$id" description)" "description 1" "10,000-member list: the last member's hash"
+
+# ---------------------------------------------------------------- PREPARE TRANSACTION
+
+prepare_checks() {				# run in a database with the extension, Redis set
+	local out
+	out=$(sql -c "BEGIN" -c "SELECT pglearn.publish('general', 2)" -c "PREPARE TRANSACTION 'pglearn_redis_$$'")
+	like "$out" 'cannot prepare a transaction with pending Redis publications' "PREPARE TRANSACTION with a pending publication is refused"
+	out=$(sql -c "SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'pglearn_redis_$$'")
+	is "$out" "0" "the refused transaction is not prepared"
+	out=$(sql -c "BEGIN" -c "SELECT pglearn.publish('general', 2)" -c "ROLLBACK" -c "BEGIN" -c "SELECT 1" \
+		-c "PREPARE TRANSACTION 'pglearn_redis_$$'" -c "ROLLBACK PREPARED 'pglearn_redis_$$'")
+	unlike "$out" 'ERROR' "a transaction without pending publications still prepares"
+}
+if [ "$(sql -c "SHOW max_prepared_transactions")" != 0 ]; then
+	prepare_checks
+else
+	# a second throwaway cluster that allows prepared transactions
+	(
+		trap 'cluster_stop' EXIT
+		CLUSTER_DIR=
+		cluster_start >/dev/null || exit 1
+		echo "max_prepared_transactions = 2" >>"$CLUSTER_DIR/data/postgresql.conf"
+		as_cluster_user "$PG_BINDIR/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w restart >/dev/null || exit 1
+		DB=postgres
+		sql -c "CREATE EXTENSION pglearn" >/dev/null
+		sql -c "ALTER DATABASE postgres SET pglearn.redis_url = 'redis://127.0.0.1:$RPORT/5'" >/dev/null
+		prepare_checks
+		echo "SUBCOUNT $passed $failed $n"
+	) >"$RDIR/prepare.out" 2>&1
+	grep -v '^SUBCOUNT' "$RDIR/prepare.out"
+	sub=$(grep '^SUBCOUNT' "$RDIR/prepare.out")
+	if [ -n "$sub" ]; then
+		read -r _ passed failed n <<<"$sub"
+	else
+		report 1 "PREPARE TRANSACTION checks (second cluster did not start)"
+	fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
