@@ -234,6 +234,38 @@ model_format_timestamp(TimestampTz ts, StringInfo buf)
 	appendStringInfo(buf, "\"%s+00\"", text);
 }
 
+/*
+ * Append one header field's value.  Text form and model_info() print the
+ * same values; JSON additionally quotes the id and the solver name (the
+ * timestamp is quoted in both).
+ */
+static void
+model_append_field(StringInfo buf, const Model *m, const ModelField *f, bool json)
+{
+	char		number[DOUBLE_SHORTEST_DECIMAL_LEN];
+	const char *quote = json ? "\"" : "";
+
+	switch (f->type)
+	{
+		case FIELD_ID:
+			appendStringInfo(buf, "%s%016llx%s", quote, (unsigned long long) m->id, quote);
+			break;
+		case FIELD_SOLVER:
+			appendStringInfo(buf, "%s%s%s", quote, model_solver_name(m->solver), quote);
+			break;
+		case FIELD_TIMESTAMP:
+			model_format_timestamp(m->trained_at, buf);
+			break;
+		case FIELD_FLOAT8:
+			double_to_shortest_decimal_buf(*FIELD_PTR(m, f, float8), number);
+			appendStringInfoString(buf, number);
+			break;
+		case FIELD_INT32:
+			appendStringInfo(buf, "%d", *FIELD_PTR(m, f, int32));
+			break;
+	}
+}
+
 Datum
 pglearn_model_out(PG_FUNCTION_ARGS)
 {
@@ -246,29 +278,8 @@ pglearn_model_out(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, "format=%d", m->version);
 	for (i = 0; i < (int) NUM_MODEL_FIELDS; i++)
 	{
-		const ModelField *f = &model_fields[i];
-		char		number[DOUBLE_SHORTEST_DECIMAL_LEN];
-
-		appendStringInfo(&buf, " %s=", f->name);
-		switch (f->type)
-		{
-			case FIELD_ID:
-				appendStringInfo(&buf, "%016llx", (unsigned long long) m->id);
-				break;
-			case FIELD_SOLVER:
-				appendStringInfoString(&buf, model_solver_name(m->solver));
-				break;
-			case FIELD_TIMESTAMP:
-				model_format_timestamp(m->trained_at, &buf);
-				break;
-			case FIELD_FLOAT8:
-				double_to_shortest_decimal_buf(*FIELD_PTR(m, f, float8), number);
-				appendStringInfoString(&buf, number);
-				break;
-			case FIELD_INT32:
-				appendStringInfo(&buf, "%d", *FIELD_PTR(m, f, int32));
-				break;
-		}
+		appendStringInfo(&buf, " %s=", model_fields[i].name);
+		model_append_field(&buf, m, &model_fields[i], false);
 	}
 
 	/* the weights are printed exactly as an fvec of the same entries */
@@ -525,29 +536,8 @@ pglearn_model_info(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, "{\"format\": %d", m->version);
 	for (i = 0; i < (int) NUM_MODEL_FIELDS; i++)
 	{
-		const ModelField *f = &model_fields[i];
-		char		number[DOUBLE_SHORTEST_DECIMAL_LEN];
-
-		appendStringInfo(&buf, ", \"%s\": ", f->name);
-		switch (f->type)
-		{
-			case FIELD_ID:
-				appendStringInfo(&buf, "\"%016llx\"", (unsigned long long) m->id);
-				break;
-			case FIELD_SOLVER:
-				appendStringInfo(&buf, "\"%s\"", model_solver_name(m->solver));
-				break;
-			case FIELD_TIMESTAMP:
-				model_format_timestamp(m->trained_at, &buf);
-				break;
-			case FIELD_FLOAT8:
-				double_to_shortest_decimal_buf(*FIELD_PTR(m, f, float8), number);
-				appendStringInfoString(&buf, number);
-				break;
-			case FIELD_INT32:
-				appendStringInfo(&buf, "%d", *FIELD_PTR(m, f, int32));
-				break;
-		}
+		appendStringInfo(&buf, ", \"%s\": ", model_fields[i].name);
+		model_append_field(&buf, m, &model_fields[i], true);
 	}
 	appendStringInfo(&buf, ", \"nnz\": %d}", m->nnz);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
