@@ -23,10 +23,11 @@ trap 'cluster_stop' EXIT
 cluster_start
 echo "== throwaway cluster on port $PGPORT"
 
-psql -X -q -v ON_ERROR_STOP=1 -v csv="$CSV" <<'SQL'
+psql -X -q -v ON_ERROR_STOP=1 \
+	-c "CREATE TABLE corpus (url text, title text, body text, label int4, split text)" \
+	-c "\\copy corpus FROM '$CSV' WITH (FORMAT csv, HEADER true)"
+psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION pglearn;
-CREATE TEMP TABLE corpus (url text, title text, body text, label int4, split text);
-\copy corpus FROM :'csv' WITH (FORMAT csv, HEADER true)
 
 -- keep the labels of the train split, hide the others
 INSERT INTO pglearn.examples (url, title, body, label)
@@ -46,16 +47,16 @@ SELECT g->'C' AS "C", round((g->>'f1')::numeric, 4) AS f1, round((g->>'accuracy'
        round((g->>'log_loss')::numeric, 4) AS log_loss
 FROM pglearn.models m, jsonb_array_elements(m.metrics->'grid') g WHERE m.name = 'demo';
 
--- score every row with the stored model
-UPDATE pglearn.examples SET score = pglearn.classify('demo', url, title, body);
+\echo == score every row with the stored model (rows changed):
+SELECT pglearn.rescore('demo');
 
 \echo == top recommendations: unlabelled, most likely interesting
 SELECT round(score::numeric, 4) AS score, left(title, 70) AS title
 FROM pglearn.examples WHERE label IS NULL ORDER BY score DESC, id LIMIT 10;
 
-\echo == ask these next: unlabelled, least sure (probability nearest 0.5)
-SELECT round(score::numeric, 4) AS score, left(title, 70) AS title
-FROM pglearn.examples WHERE label IS NULL ORDER BY abs(score - 0.5), id LIMIT 5;
+\echo == ask these next: pglearn.uncertain(), the unlabelled rows it is least sure about
+SELECT rank, round(score::numeric, 4) AS score, left(title, 70) AS title
+FROM pglearn.uncertain('demo', 5, per_host => NULL);  -- one host: no cap
 
 \echo == the hidden labels against the model
 SELECT jsonb_pretty(pglearn.evaluate(e.score, c.label) - 'confusion') AS held_out
