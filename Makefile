@@ -24,7 +24,7 @@ DATA = sql/pglearn--$(EXTVERSION).sql
 REGRESS = fvec model features train classify evaluate fit active_learning recommend reports
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
-ISOLATION = fit_concurrency
+ISOLATION = fit_concurrency crawl_label
 ISOLATION_OPTS = --load-extension=pglearn
 
 PG_CONFIG ?= pg_config

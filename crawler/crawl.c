@@ -5,6 +5,13 @@
  * hands it to store.c.  Owns progress output and the summary line; the
  * per-transfer mechanics live in fetch.c.
  *
+ * Redirects: every hop is checked against its host's robots.txt before it
+ * is requested (fetch.c's redirect hook).  A hop to a host whose robots.txt
+ * this run has not read yet is refused for now; after the pass, those hosts'
+ * robots.txt files are fetched and the refused URLs fetched again, so a URL
+ * that redirects to a new host costs its first hop twice.  At most
+ * max_redirects + 1 passes; in the last one an unknown host is allowed.
+ *
  * Threads: the main thread only drives libcurl.  Finished pages go through a
  * bounded queue to one worker thread that decodes, extracts and writes them,
  * so parsing and database round trips overlap the network instead of
@@ -123,7 +130,22 @@ typedef struct WorkQueue
 	size_t		len;
 	bool		closed;
 	CrawlState *cs;
+	struct RedirectCheck *redirects;	/* NULL with --ignore-robots */
 } WorkQueue;
+
+/*
+ * Redirect hops checked against robots.txt (main thread only: the fetch.c
+ * hook and on_page both run there).
+ */
+typedef struct RedirectCheck
+{
+	RobotsCache *robots;
+	bool		last_pass;		/* allow hosts whose robots.txt is unknown */
+	StrSet		asked;			/* origins whose robots.txt was wanted */
+	StrList		missing;		/* ... not fetched yet */
+	StrList		retry;			/* URLs to fetch again once they are */
+	size_t		disallowed;		/* URLs stopped at a disallowed hop */
+} RedirectCheck;
 
 static char *
 dup_or_null(const char *s)
@@ -209,16 +231,58 @@ worker_main(void *arg)
 	}
 }
 
+/* fetch.c redirect hook (main thread): may this hop be requested now? */
+static bool
+redirect_allowed(const char *url, void *arg)
+{
+	RedirectCheck *rc = arg;
+	char	   *origin = url_origin(url);
+	bool		ok;
+
+	if (origin == NULL)
+		return true;			/* not http(s): libcurl refuses it anyway */
+	if (robots_known(rc->robots, origin))
+		ok = robots_allowed(rc->robots, url);
+	else if (rc->last_pass)
+		ok = true;
+	else
+	{
+		if (strset_add(&rc->asked, origin))
+			strlist_push(&rc->missing, xstrdup(origin));
+		ok = false;
+	}
+	free(origin);
+	return ok;
+}
+
 /* fetch.c callback (main thread): copy the result and queue it */
 static void
 on_page(const FetchResult *r, void *arg)
 {
 	WorkQueue  *q = arg;
-	Finished   *f = xmalloc(sizeof(Finished));
+	Finished   *f;
+	char	   *refused = NULL;
 
+	if (r->refused_url && q->redirects)
+	{
+		char	   *origin = url_origin(r->refused_url);
+		bool		known = origin && robots_known(q->redirects->robots, origin);
+
+		free(origin);
+		if (!known)
+		{
+			/* refused only until that host's robots.txt is read */
+			strlist_push(&q->redirects->retry, xstrdup(r->url));
+			return;
+		}
+		q->redirects->disallowed++;
+		refused = failure_text("disallowed by robots.txt (redirect to %.400s)", r->refused_url);
+	}
+
+	f = xmalloc(sizeof(Finished));
 	f->url = xstrdup(r->url);
 	f->http_status = r->http_status;
-	f->error = dup_or_null(r->error);
+	f->error = refused ? refused : dup_or_null(r->error);
 	f->content_type = dup_or_null(r->content_type);
 	f->effective_url = xstrdup(r->effective_url);
 	f->body = xmalloc(r->body_len + 1);
@@ -285,6 +349,35 @@ on_robots(const FetchResult *r, void *arg)
 	if (r->error && !r->too_large)
 		status = 0;
 	robots_store(rs->cache, rs->origins->items[r->index], status, r->body, r->body_len);
+}
+
+/* read origin + "/robots.txt" of each of origins into robots; -1 if libcurl failed */
+static int
+fetch_robots(const CrawlConfig *cfg, RobotsCache *robots, StrList *origins)
+{
+	StrList		robots_urls;
+	RobotsState rs;
+	FetchOptions fo = cfg->fetch;
+	int			r;
+
+	strlist_init(&robots_urls);
+	for (size_t i = 0; i < origins->len; i++)
+	{
+		Buf			b;
+
+		buf_init(&b);
+		buf_appends(&b, origins->items[i]);
+		buf_appends(&b, "/robots.txt");
+		strlist_push(&robots_urls, buf_steal(&b));
+	}
+	rs.cache = robots;
+	rs.origins = origins;
+	fo.accept = "text/plain, */*;q=0.1";
+	if (fo.max_body > 512 * 1024)
+		fo.max_body = 512 * 1024;
+	r = fetch_all(&fo, robots_urls.items, robots_urls.len, on_robots, &rs);
+	strlist_free(&robots_urls);
+	return r;
 }
 
 int
@@ -370,42 +463,24 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 	if (!cfg->ignore_robots && urls.len > 0 && !interrupted && !cs.fatal)
 	{
 		StrSet		origin_seen;
-		StrList		origins,
-					robots_urls;
-		RobotsState rs;
-		FetchOptions fo = cfg->fetch;
+		StrList		origins;
 
 		strset_init(&origin_seen);
 		strlist_init(&origins);
-		strlist_init(&robots_urls);
 		for (size_t i = 0; i < urls.len; i++)
 		{
 			char	   *o = url_origin(urls.items[i]);
 
 			if (o && strset_add(&origin_seen, o))
-			{
-				Buf			b;
-
-				buf_init(&b);
-				buf_appends(&b, o);
-				buf_appends(&b, "/robots.txt");
-				strlist_push(&robots_urls, buf_steal(&b));
 				strlist_push(&origins, o);
-			}
 			else
 				free(o);
 		}
 		robots = robots_new();
-		rs.cache = robots;
-		rs.origins = &origins;
-		fo.accept = "text/plain, */*;q=0.1";
-		if (fo.max_body > 512 * 1024)
-			fo.max_body = 512 * 1024;
-		if (fetch_all(&fo, robots_urls.items, robots_urls.len, on_robots, &rs) != 0)
+		if (fetch_robots(cfg, robots, &origins) != 0)
 			cs.fatal = true;
 		strset_free(&origin_seen);
 		strlist_free(&origins);
-		strlist_free(&robots_urls);
 	}
 
 	for (size_t i = 0; i < urls.len; i++)
@@ -437,10 +512,24 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 		WorkQueue	q;
 		pthread_t	worker;
 		int			err;
-		bool		fetch_failed;
+		bool		fetch_failed = false;
+		RedirectCheck rc;
+		StrList		pass_urls = allowed;
 
 		memset(&q, 0, sizeof(q));
 		q.cs = &cs;
+		memset(&rc, 0, sizeof(rc));
+		strset_init(&rc.asked);
+		strlist_init(&rc.missing);
+		strlist_init(&rc.retry);
+		strlist_init(&allowed);	/* its URLs move to pass_urls */
+		if (robots)
+		{
+			rc.robots = robots;
+			fo.redirect_allowed = redirect_allowed;
+			fo.redirect_arg = &rc;
+			q.redirects = &rc;
+		}
 		if ((err = pthread_mutex_init(&q.mu, NULL)) != 0 ||
 			(err = pthread_cond_init(&q.not_empty, NULL)) != 0 ||
 			(err = pthread_cond_init(&q.not_full, NULL)) != 0 ||
@@ -449,7 +538,29 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 			fprintf(stderr, "pglearn: cannot start the worker thread: %s\n", strerror(err));
 			exit(EXIT_USAGE);
 		}
-		fetch_failed = fetch_all(&fo, allowed.items, allowed.len, on_page, &q) != 0;
+		for (long pass = 0;; pass++)
+		{
+			rc.last_pass = pass >= cfg->fetch.max_redirects;
+			if (fetch_all(&fo, pass_urls.items, pass_urls.len, on_page, &q) != 0)
+			{
+				fetch_failed = true;
+				break;
+			}
+			if (rc.retry.len == 0 || interrupted)
+				break;
+			/* the hosts redirected to: read their robots.txt, then try again */
+			if (fetch_robots(cfg, robots, &rc.missing) != 0)
+			{
+				fetch_failed = true;
+				break;
+			}
+			strlist_free(&rc.missing);
+			strlist_init(&rc.missing);
+			strlist_free(&pass_urls);
+			pass_urls = rc.retry;
+			strlist_init(&rc.retry);
+		}
+		strlist_free(&pass_urls);
 		pthread_mutex_lock(&q.mu);
 		q.closed = true;
 		pthread_cond_signal(&q.not_empty);
@@ -462,6 +573,10 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 		pthread_cond_destroy(&q.not_full);
 		pthread_cond_destroy(&q.not_empty);
 		pthread_mutex_destroy(&q.mu);
+		disallowed += rc.disallowed;
+		strset_free(&rc.asked);
+		strlist_free(&rc.missing);
+		strlist_free(&rc.retry);
 		if (fetch_failed)
 			cs.fatal = true;
 	}

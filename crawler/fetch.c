@@ -4,7 +4,8 @@
  * scheduler on top: at most per_host transfers and delay_ms between starts
  * for each scheme://host:port, round-robin over hosts so one big site cannot
  * starve the rest.  Owns the safety options of every transfer (protocols,
- * redirects, time-outs, body cap).  Knows nothing about HTML or databases.
+ * redirects, time-outs, body cap) and the hook that lets the caller refuse a
+ * redirect hop.  Knows nothing about HTML, robots.txt or databases.
  */
 #include "fetch.h"
 #include "util.h"
@@ -33,6 +34,8 @@ typedef struct Transfer
 	size_t		max_body;
 	bool		too_large;
 	int			slot;			/* position in the in-flight array */
+	const FetchOptions *opt;
+	char	   *refused_url;	/* a redirect target opt->redirect_allowed refused */
 	char		errbuf[CURL_ERROR_SIZE];
 } Transfer;
 
@@ -55,6 +58,34 @@ on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	}
 	buf_append(&t->body, ptr, n);
 	return n;
+}
+
+/*
+ * libcurl calls this before every request of a transfer, redirect hops
+ * included, with the hop's URL as the effective URL: the one place to refuse
+ * a redirect target before it is requested (robots.txt of another host).
+ */
+static int
+on_prerequest(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	Transfer   *t = clientp;
+	long		redirects = 0;
+	char	   *url = NULL;
+
+	(void) primary_ip;
+	(void) local_ip;
+	(void) primary_port;
+	(void) local_port;
+	if (curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &redirects) != CURLE_OK ||
+		redirects == 0)
+		return CURL_PREREQFUNC_OK;
+	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == NULL)
+		return CURL_PREREQFUNC_ABORT;
+	if (t->opt->redirect_allowed(url, t->opt->redirect_arg))
+		return CURL_PREREQFUNC_OK;
+	free(t->refused_url);
+	t->refused_url = xstrdup(url);
+	return CURL_PREREQFUNC_ABORT;
 }
 
 #define SETOPT(h, opt, val) \
@@ -96,6 +127,11 @@ setup_easy(Transfer *t, const FetchOptions *opt, const char *url,
 	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
 	/* some sites set a cookie and redirect; keep it within one transfer */
 	SETOPT(h, CURLOPT_COOKIEFILE, "");
+	if (opt->redirect_allowed)
+	{
+		SETOPT(h, CURLOPT_PREREQFUNCTION, on_prerequest);
+		SETOPT(h, CURLOPT_PREREQDATA, (void *) t);
+	}
 	return 0;
 }
 
@@ -246,6 +282,7 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 			memset(t, 0, sizeof(Transfer));
 			t->index = index;
 			t->host = pick;
+			t->opt = opt;
 			t->max_body = opt->max_body;
 			buf_init(&t->body);
 			t->easy = curl_easy_init();
@@ -320,7 +357,10 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 			res.effective_url = effective;
 			res.content_type = ctype;
 			res.too_large = t->too_large || res.code == CURLE_FILESIZE_EXCEEDED;
-			if (res.too_large)
+			res.refused_url = t->refused_url;
+			if (res.refused_url)
+				res.error = "redirect refused";
+			else if (res.too_large)
 			{
 				snprintf(too_large_msg, sizeof(too_large_msg),
 						 "body too large (over %zu bytes)", opt->max_body);
@@ -340,6 +380,7 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 			t->host->active--;
 			inflight[t->slot] = NULL;
 			buf_free(&t->body);
+			free(t->refused_url);
 			free(t);
 			active--;
 			finished_any = true;
@@ -376,6 +417,7 @@ out:
 			curl_multi_remove_handle(multi, t->easy);
 			curl_easy_cleanup(t->easy);
 			buf_free(&t->body);
+			free(t->refused_url);
 			free(t);
 		}
 	}

@@ -25,6 +25,14 @@ typedef struct FetchOptions
 	/* optional: a longer delay for an origin (robots.txt Crawl-delay) */
 	long		(*host_delay_ms) (const char *origin, void *arg);
 	void	   *host_delay_arg;
+
+	/*
+	 * optional: asked before each redirect hop is requested (the URLs given
+	 * to fetch_all are the caller's to check); false refuses the hop, and
+	 * the transfer ends with FetchResult.refused_url naming it.
+	 */
+	bool		(*redirect_allowed) (const char *url, void *arg);
+	void	   *redirect_arg;
 } FetchOptions;
 
 typedef struct FetchResult
@@ -39,6 +47,7 @@ typedef struct FetchResult
 	size_t		body_len;
 	const char *content_type;	/* may be NULL */
 	const char *effective_url;	/* after redirects; never NULL */
+	const char *refused_url;	/* redirect target refused by redirect_allowed, or NULL */
 } FetchResult;
 
 /* called once per finished transfer; everything in *res dies on return */

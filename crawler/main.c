@@ -1,12 +1,13 @@
 /*
  * main.c: the `pglearn` command line.  Owns argument parsing, --help texts,
  * signal handling, library initialisation and the `crawl` and `add`
- * subcommands' input reading; the work itself is in crawl.c, store.c and
- * check.c.
+ * subcommands' input reading; the work itself is in crawl.c, store.c,
+ * check.c and annotate.c (which parses its own options).
  *
  * Exit status: 0 everything fetched, 1 some URLs failed (or interrupted),
  * 2 usage or database error.  `check` uses the monitoring-plugin codes.
  */
+#include "annotate.h"
 #include "check.h"
 #include "crawl.h"
 #include "store.h"
@@ -69,12 +70,14 @@ static void
 usage_main(FILE *f)
 {
 	fprintf(f,
-			"pglearn fills pglearn.examples: crawls pages, imports labelled URLs, checks health.\n"
+			"pglearn fills pglearn.examples: crawls pages, imports labelled URLs, checks health,\n"
+			"and asks you for labels.\n"
 			"\n"
 			"Usage:\n"
 			"  pglearn crawl [OPTION]... [URL|-]...   fetch pages into pglearn.examples\n"
 			"  pglearn add [OPTION]... [FILE|-]        import TSV url[<TAB>label], then crawl\n"
 			"  pglearn check [OPTION]...               one-line health check for monitoring\n"
+			"  pglearn annotate [OPTION]...            label the articles the model is least sure of\n"
 			"  pglearn --help | --version\n"
 			"\n"
 			"Run \"pglearn COMMAND --help\" for the options of a command.  The database\n"
@@ -735,6 +738,8 @@ main(int argc, char **argv)
 		r = add_main(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "check") == 0)
 		r = check_main(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "annotate") == 0)
+		r = annotate_main(argc - 1, argv + 1);
 	else
 	{
 		fprintf(stderr, "pglearn: unknown command \"%s\"\n", argv[1]);

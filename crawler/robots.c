@@ -307,3 +307,9 @@ robots_allowed(const RobotsCache *rc, const char *url)
 	free(path);
 	return best_allow;
 }
+
+bool
+robots_known(const RobotsCache *rc, const char *origin)
+{
+	return rc != NULL && strmap_get(&rc->hosts, origin) != NULL;
+}

@@ -31,4 +31,7 @@ long		robots_crawl_delay_ms(const RobotsCache *rc, const char *origin);
 /* true if url may be fetched; origins never stored are allowed */
 bool		robots_allowed(const RobotsCache *rc, const char *url);
 
+/* true once robots_store has recorded origin ("scheme://host:port") */
+bool		robots_known(const RobotsCache *rc, const char *origin);
+
 #endif							/* PGLEARN_ROBOTS_H */

@@ -140,6 +140,8 @@ def route(path, query, second=False, accept_encoding=""):
         return 200, {"Content-Type": "text/plain; charset=utf-8"}, "plain text file".encode(), {}
     if path == "/image.png":
         return 200, {"Content-Type": "image/png"}, b"\x89PNG\r\n\x1a\n" + b"\0" * 100, {}
+    if path == "/goto":
+        return 302, {"Location": query.get("to", ["/"])[0]}, b"", {}
     if path == "/redirect/1":
         return 302, {"Location": "/redirect/2"}, b"", {}
     if path == "/redirect/2":

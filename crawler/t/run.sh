@@ -26,6 +26,7 @@ n=0; passed=0; failed=0; runs=0; sanitizer_reports=0
 cleanup() {
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
 	dropdb --if-exists "$DB" >/dev/null 2>&1
+	dropdb --if-exists "${DB}_annotate" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -237,6 +238,18 @@ curl -s "$B/_robots2/404" >/dev/null
 pg crawl $FAST "$B2/private/g4"
 is "$(q "SELECT title FROM pglearn.examples WHERE url = '$B2/private/g4'")" "Page g4" "robots.txt answering 404 allows everything"
 
+# ---- redirects: every hop is checked against its host's robots.txt ----
+curl -s "$B/_robots2/group" >/dev/null
+pg crawl $FAST "$B/goto?to=$B2/private/rd1" "$B/goto?to=$B2/page/rd2" "$B/goto?to=/private/rd3"
+is "$rc" 1 "a redirect into a disallowed path fails the URL"
+is "$(hits /private/rd1)|$(hits /private/rd3)" "0|0" "disallowed redirect targets are never requested (other host, same host)"
+is "$(q "SELECT concat_ws('|', http_status, fetch_error) FROM pglearn.examples WHERE url = '$B/goto?to=$B2/private/rd1'")" \
+	"302|disallowed by robots.txt (redirect to $B2/private/rd1)" "redirect to another host: its robots.txt read first, the hop refused and named"
+is "$(q "SELECT title FROM pglearn.examples WHERE url = '$B/goto?to=$B2/page/rd2'")" "Page rd2" "redirect to an allowed path of another host is followed"
+like "$err" "3 URLs, 1 fetched, 2 failed \(2 disallowed by robots.txt\)" "refused redirects count as disallowed"
+pg crawl $FAST --ignore-robots "$B/goto?to=$B2/private/rd4"
+is "$(q "SELECT title FROM pglearn.examples WHERE url = '$B/goto?to=$B2/private/rd4'")" "Page rd4" "--ignore-robots follows any redirect"
+
 # ---- add ----
 printf '%s\t1\n%s\t-1\n%s\n%s\t0\n# comment\n\n%s\t+1\n' "$B/page/a1" "$B/page/a2" "$B/page/a3" "$B/page/a4" "$B/utf8.html" > "$tmp/add.tsv"
 pg add --no-fetch "$tmp/add.tsv"
@@ -364,6 +377,107 @@ pg check --dbname "host=127.0.0.1 port=1 connect_timeout=2"
 like "$out" "^PGLEARN CRITICAL - database unreachable" "check with no database is CRITICAL"
 pg check --age-warning x
 is "$rc" 3 "bad check option is UNKNOWN (3)"
+
+# ---- annotate ----
+# its own database: a small labelled set whose most uncertain article is known
+ADB="${DB}_annotate"
+qa() { psql -X -qAt -v ON_ERROR_STOP=1 -d "$ADB" -c "$1"; }
+# run annotate with KEYS on a pipe as its input; sets rc, out, err
+pg_keys() {
+	local keys=$1
+	shift
+	runs=$((runs+1))
+	printf '%s' "$keys" | "$BIN" annotate --dbname "$ADB" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+	check_sanitizer "$tmp/err" "annotate $*"
+}
+# the URLs annotate showed, one per line, in order
+shown() { sed -n 's/^score [0-9.]*  \(.*\)  ([0-9]* to label)$/\1/p' "$tmp/out"; }
+# SQL literal list of the shown URLs, in order
+dollar_list() { local sep="" u; for u in "$@"; do printf '%s$u$%s$u$' "$sep" "$u"; sep=", "; done; }
+pg annotate --help
+like "$rc|$out" "^0\|.*p positive.*--refit-every" "annotate --help lists the keys and options"
+pg annotate --refit-every x
+is "$rc" 2 "annotate: bad option value is a usage error"
+pg annotate --dbname "host=127.0.0.1 port=1 connect_timeout=2"
+like "$rc|$err" "^2\|.*cannot connect" "annotate: unreachable database exits 2"
+createdb "$ADB"
+pg_keys "e"
+like "$rc|$err" "^2\|.*extension is not installed" "annotate without the extension exits 2"
+if [ "$extension" = 1 ]; then
+	# a URL full of shell syntax and a title with an escape sequence, about
+	# both topics: the article the model is least sure of
+	odd_url='https://odd.example.net/q?a=1&b=$(touch${IFS}'"$tmp"'/pwned);echo`id`'
+	psql -X -q -v ON_ERROR_STOP=1 -d "$ADB" -v odd="$odd_url" >/dev/null <<'SQL'
+CREATE EXTENSION pglearn;
+INSERT INTO pglearn.examples (url, title, body, label)
+SELECT format('https://%s/post/%s', CASE WHEN i % 2 = 0 THEN 'db.example.com' ELSE 'sports.example.org' END, i),
+       CASE WHEN i % 2 = 0 THEN 'Tuning PostgreSQL part ' || i ELSE 'Match report ' || i END,
+       CASE WHEN i % 2 = 0 THEN 'index vacuum planner' ELSE 'goal striker league' END,
+       CASE WHEN i = 2 THEN 1 END
+FROM generate_series(1, 30) i;
+INSERT INTO pglearn.examples (url, title, body)
+VALUES (:'odd', E'Match report on PostgreSQL tuning \x1b[31mred', 'index vacuum goal striker');
+SQL
+	pg_keys "e"
+	is "$rc" 1 "annotate: no model and one class labelled exits 1"
+	like "$err" "fit needs labelled rows of both classes.*no model to rank articles with" "annotate: no model, clear message"
+	qa "UPDATE pglearn.examples SET label = CASE WHEN id % 2 = 0 THEN 1 ELSE -1 END WHERE id <= 20" >/dev/null
+	pg_keys "e"
+	like "$rc|$out" "^0\|model \"default\" does not exist yet: fitting" "annotate fits a missing model first"
+	is "$(qa "SELECT count(*) || '|' || count(*) FILTER (WHERE name = 'default') FROM pglearn.models")" "1|1" "... under the default name (pglearn.default_model unset)"
+	like "$out" "fitting \"default\" \.\.\. n 20, accuracy [0-9.]+, f1 [0-9.]+, roc_auc [0-9.]+ \([0-9]+ scores changed\)" "metrics line, and the default model rescores"
+	printf '#!/bin/sh\nprintf "%%s\\n" "$1" >> "%s"\n' "$tmp/browser.args" > "$tmp/browser.sh"
+	chmod 755 "$tmp/browser.sh"
+	BROWSER="$tmp/browser.sh" pg_keys "n p x s h e" --open
+	is "$rc" 0 "annotate: n p x s h e exits 0"
+	mapfile -t seen < <(shown)
+	is "${#seen[@]}|${seen[0]:-}" "4|$odd_url" "four articles shown (n, p, s, then h e), the least certain first"
+	for _ in $(seq 20); do [ "$(wc -l < "$tmp/browser.args" 2>/dev/null)" = 4 ] && break; sleep 0.1; done
+	is "$(cat "$tmp/browser.args" 2>/dev/null)" "$(printf "%s\n" "${seen[@]}")" "--open passes each URL to \$BROWSER as one argument"
+	is "$(ls "$tmp/pwned" 2>/dev/null)" "" "no shell ran the URL"
+	is "$(grep -c $'\x1b' "$tmp/out")" 0 "no escape sequence from a title reaches the terminal"
+	like "$out" "Match report on PostgreSQL tuning  \[31mred" "title shown, control character blanked"
+	like "$out" "features: [^ ]+ [+-][0-9.]+" "supporting features shown"
+	list=$(dollar_list "${seen[@]}")
+	is "$(qa "SELECT string_agg(coalesce(label::text, 'null'), ',' ORDER BY array_position(ARRAY[$list], url)) FROM pglearn.examples WHERE url IN ($list)")" "-1,1,null,null" "n labels -1, p labels 1, s and e label nothing"
+	like "$out" "unknown key \"x\" \(h for help\)" "unknown key: a message, then the same article again"
+	like "$out" "s  skip: .*e  exit" "h prints the key list"
+	is "$(qa "SELECT count(*) FROM pglearn.models")" 3 "a refit after each label (models 1 -> 3)"
+	like "$out" "2 labelled \(1 positive, 1 negative\), 1 skipped, 2 refits" "session summary"
+	pg_keys "$(printf 's%.0s' $(seq 30))" --no-rescore
+	mapfile -t seen < <(shown)
+	is "$rc|${#seen[@]}|$(printf '%s\n' "${seen[@]}" | sort -u | wc -l)" "0|9|9" "skipping all: each of the 9 left shown once"
+	like "$out" "nothing left to label \(but the articles skipped in this session\)" "nothing left to label"
+	pg_keys "p p p" --limit 1 --refit-every 0 --no-rescore
+	like "$rc|$out" "^0\|.*1 labels given \(--limit\).*fitting.*1 labelled \(1 positive, 0 negative\), 0 skipped, 1 refit$" "--limit 1, and --refit-every 0 refits once at the end"
+	is "$(qa "SELECT count(*) FROM pglearn.models")" 4 "... one more model"
+	pg_keys "e" --params '{"C": [0.1, 1'
+	like "$rc|$err" "^2\|.*bad --params: invalid input syntax for type json" "annotate: --params that is not JSON is a usage error"
+	pg_keys "e" --params '[1]'
+	like "$rc|$err" "^2\|.*--params must be a JSON object" "annotate: --params must be an object"
+	pg_keys "s" --model news --features 0
+	like "$rc|$out" "^0\|model \"news\" does not exist yet.*skipped" "--model names another model; end of input exits 0"
+	is "$(echo "$out" | grep -c 'features:')" 0 "--features 0 shows none"
+	runs=$((runs+1))
+	r=$(python3 "$here/tty_keys.py" "$tmp/tty" "[e]xit? " "se" -- "$BIN" annotate --dbname "$ADB" --no-rescore 2>&1)
+	check_sanitizer "$tmp/tty" "annotate (terminal)"
+	like "$r|$(tr -d '\r' < "$tmp/tty" | tr '\n' ' ')" "^exit=0.icanon=1 echo=1\|.*xit\? s skipped .*xit\? e" "terminal: single keys without Enter, mode restored on exit"
+	runs=$((runs+1))
+	r=$(python3 "$here/tty_keys.py" "$tmp/tty" "[e]xit? " "s^C" -- "$BIN" annotate --dbname "$ADB" --no-rescore 2>&1)
+	check_sanitizer "$tmp/tty" "annotate (terminal, SIGINT)"
+	like "$r" "^signal=2.icanon=1 echo=1$" "terminal: Ctrl-C ends it by SIGINT, mode restored"
+	# a row inserted by hand, not through label() or crawl: shown, never opened
+	qa "INSERT INTO pglearn.examples (url, title, body) VALUES ('file:///etc/passwd', 'Local file', 'index goal')" >/dev/null
+	rm -f "$tmp/browser.args"
+	BROWSER="$tmp/browser.sh" pg_keys "$(printf 's%.0s' $(seq 30))" --open --no-rescore
+	mapfile -t seen < <(shown)
+	sleep 0.5
+	like "$(printf '%s\n' "${seen[@]}" | grep -c '^file:')|$(grep -c '^file:' "$tmp/browser.args")|$err" "^1\|0\|.*not opening a URL that is not http" "--open refuses a non-http(s) URL"
+fi
+dropdb --if-exists "$ADB" >/dev/null 2>&1
 
 # ---- all text valid, sanitizers quiet ----
 is "$(q "SELECT count(*) FROM pglearn.examples WHERE body LIKE '%' || chr(65533) || '%' AND url NOT LIKE '%malformed%'")" 0 "no replacement characters outside the malformed page"
