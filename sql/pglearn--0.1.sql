@@ -134,22 +134,23 @@ COMMENT ON FUNCTION feature_names(text, text, text, int4, bool) IS
 
 CREATE FUNCTION train_transfn(internal, fvec, int4) RETURNS internal
 	AS 'MODULE_PATHNAME', 'pglearn_train_transfn'
-	LANGUAGE C PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION train_transfn(internal, fvec, int4, jsonb) RETURNS internal
 	AS 'MODULE_PATHNAME', 'pglearn_train_transfn'
-	LANGUAGE C PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION train_combinefn(internal, internal) RETURNS internal
 	AS 'MODULE_PATHNAME', 'pglearn_train_combinefn'
-	LANGUAGE C PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION train_serialfn(internal) RETURNS bytea
 	AS 'MODULE_PATHNAME', 'pglearn_train_serialfn'
-	LANGUAGE C STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION train_deserialfn(bytea, internal) RETURNS internal
 	AS 'MODULE_PATHNAME', 'pglearn_train_deserialfn'
-	LANGUAGE C STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- volatile only because the model records when it was trained
 CREATE FUNCTION train_finalfn(internal) RETURNS model
 	AS 'MODULE_PATHNAME', 'pglearn_train_finalfn'
-	LANGUAGE C PARALLEL SAFE;
+	LANGUAGE C VOLATILE PARALLEL SAFE;
 
 CREATE AGGREGATE train(fvec, int4) (
 	SFUNC = train_transfn,
@@ -201,19 +202,19 @@ COMMENT ON FUNCTION predict(model, fvec) IS 'predicted label, +1 or -1 (the sign
 
 CREATE FUNCTION evaluate_transfn(internal, float8, int4) RETURNS internal
 	AS 'MODULE_PATHNAME', 'pglearn_evaluate_transfn'
-	LANGUAGE C PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION evaluate_combinefn(internal, internal) RETURNS internal
 	AS 'MODULE_PATHNAME', 'pglearn_evaluate_combinefn'
-	LANGUAGE C PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION evaluate_serialfn(internal) RETURNS bytea
 	AS 'MODULE_PATHNAME', 'pglearn_evaluate_serialfn'
-	LANGUAGE C STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION evaluate_deserialfn(bytea, internal) RETURNS internal
 	AS 'MODULE_PATHNAME', 'pglearn_evaluate_deserialfn'
-	LANGUAGE C STRICT PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION evaluate_finalfn(internal) RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'pglearn_evaluate_finalfn'
-	LANGUAGE C PARALLEL SAFE;
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE AGGREGATE evaluate(float8, int4) (
 	SFUNC = evaluate_transfn,
