@@ -112,7 +112,11 @@ scoring_model_get(FunctionCallInfo fcinfo, Datum model_datum)
 
 	m = DatumGetModel(model_datum);
 	if (cached != NULL)
+	{
+		/* forget it first: an error while building must not leave it dangling */
+		fcinfo->flinfo->fn_extra = NULL;
 		scoring_model_free(cached);
+	}
 	cached = scoring_model_build(m, fcinfo->flinfo->fn_mcxt);
 	fcinfo->flinfo->fn_extra = cached;
 	return cached;
@@ -247,8 +251,12 @@ named_model_lookup(FunctionCallInfo fcinfo, text *name_text)
 		cache = MemoryContextAllocZero(fn_context, sizeof(NamedModelCache));
 	else
 	{
+		/* forget it first: an error in the lookup must not leave it dangling */
+		fcinfo->flinfo->fn_extra = NULL;
 		pfree(cache->name);
 		scoring_model_free(cache->model);
+		cache->name = NULL;
+		cache->model = NULL;
 	}
 
 	args[0] = PointerGetDatum(name_text);
