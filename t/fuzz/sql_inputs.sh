@@ -14,9 +14,30 @@ trap 'dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"' EXIT
 createdb "$db" || { echo "0 passed, 1 failed"; exit 1; }
 psql -X -q -d "$db" -c "CREATE EXTENSION pglearn" || { echo "0 passed, 1 failed"; exit 1; }
 model=$(psql -X -A -t -d "$db" -c "SELECT pglearn.train(f, l)::text FROM (VALUES ('{1:1,5:0.5}'::pglearn.fvec, 1), ('{2:1,5:0.25}', -1)) v(f, l)")
+fvec_hex=$(psql -X -A -t -d "$db" -c "SELECT encode(pglearn.fvec_send('{1:1,7:0.5,900000:-2}'), 'hex')")
+model_hex=$(psql -X -A -t -d "$db" -c "SELECT encode(pglearn.model_send('$model'), 'hex')")
 
+# recv(type, bytes): read one value of the type from a binary COPY file
+# holding the bytes, so the receive function sees exactly those bytes
+cat >"$work/statements.sql" <<'SQL'
+CREATE TEMP TABLE recv_fvec (v pglearn.fvec);
+CREATE TEMP TABLE recv_model (v pglearn.model);
+CREATE FUNCTION pg_temp.recv(type text, payload bytea) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE
+    path text := 'pglearn_fuzz_recv_' || pg_backend_pid();
+    lo oid;
+BEGIN
+    lo := lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
+                           || '\x0001'::bytea || int4send(length(payload)) || payload || '\xffff'::bytea);
+    PERFORM lo_export(lo, path);
+    PERFORM lo_unlink(lo);
+    EXECUTE format('TRUNCATE recv_%s; COPY recv_%s FROM %L WITH (FORMAT binary)', type, type, path);
+    RETURN true;
+END
+$$;
+SQL
 echo "seed $seed, $count mutants"
-python3 t/fuzz/sql_inputs.py "$seed" "$count" "$model" >"$work/statements.sql"
+python3 t/fuzz/sql_inputs.py "$seed" "$count" "$model" "$fvec_hex" "$model_hex" >>"$work/statements.sql"
 psql -X -q -d "$db" -f "$work/statements.sql" >"$work/out.log" 2>"$work/err.log"
 
 passed=0
@@ -35,7 +56,7 @@ check "the server is still up" psql -X -q -d "$db" -c "SELECT 1" -o /dev/null
 bad=$(grep -E '^psql:.*ERROR:' "$work/err.log" | grep -vE 'ERROR:  (22[0-9A-Z]{3}|54000):' | head -5)
 check "every rejection is an invalid-input error (22xxx or 54000)" test -z "$bad"
 [ -n "$bad" ] && echo "$bad"
-accepted=$(grep -c '^ t$' "$work/out.log" || true)
+accepted=$(grep -cE '^ t$' "$work/out.log" || true)
 rejected=$(grep -cE '^psql:.*ERROR:' "$work/err.log" || true)
 echo "accepted $accepted, rejected $rejected"
 check "accepted and rejected add up to every mutant" test "$((accepted + rejected))" = "$count"
