@@ -51,13 +51,13 @@ check() {						# check DESCRIPTION COMMAND...
 		failed=$((failed + 1))
 	fi
 }
-check "psql ran every statement" grep -q "fuzz done" "$work/out.log"
+check "psql ran every statement" grep -aq "fuzz done" "$work/out.log"
 check "the server is still up" psql -X -q -d "$db" -c "SELECT 1" -o /dev/null
-bad=$(grep -E '^psql:.*ERROR:' "$work/err.log" | grep -vE 'ERROR:  (22[0-9A-Z]{3}|54000):' | head -5)
+bad=$(grep -aE '^psql:.*ERROR:' "$work/err.log" | grep -avE 'ERROR:  (22[0-9A-Z]{3}|54000):' | head -5)
 check "every rejection is an invalid-input error (22xxx or 54000)" test -z "$bad"
 [ -n "$bad" ] && echo "$bad"
-accepted=$(grep -cE '^ t$' "$work/out.log" || true)
-rejected=$(grep -cE '^psql:.*ERROR:' "$work/err.log" || true)
+accepted=$(grep -acE '^ t$' "$work/out.log" || true)
+rejected=$(grep -acE '^psql:.*ERROR:' "$work/err.log" || true)
 echo "accepted $accepted, rejected $rejected"
 check "accepted and rejected add up to every mutant" test "$((accepted + rejected))" = "$count"
 echo "$passed passed, $failed failed"
