@@ -375,6 +375,7 @@ fetch_robots(const CrawlConfig *cfg, RobotsCache *robots, StrList *origins)
 	fo.accept = "text/plain, */*;q=0.1";
 	if (fo.max_body > 512 * 1024)
 		fo.max_body = 512 * 1024;
+	fo.keep_prefix = true;
 	r = fetch_all(&fo, robots_urls.items, robots_urls.len, on_robots, &rs);
 	strlist_free(&robots_urls);
 	return r;

@@ -53,6 +53,8 @@ on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 	if (n > t->max_body - t->body.len)
 	{
+		if (t->opt->keep_prefix)
+			buf_append(&t->body, ptr, t->max_body - t->body.len);
 		t->too_large = true;
 		return 0;
 	}
@@ -120,7 +122,8 @@ setup_easy(Transfer *t, const FetchOptions *opt, const char *url,
 	/* "" = every encoding this libcurl can decode (gzip, deflate, br, zstd) */
 	SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
 	/* rejects early when Content-Length is declared; on_write does the rest */
-	SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) opt->max_body);
+	if (!opt->keep_prefix)
+		SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) opt->max_body);
 	SETOPT(h, CURLOPT_USERAGENT, opt->user_agent);
 	SETOPT(h, CURLOPT_HTTPHEADER, headers);
 	/* signals would interrupt our own SIGINT handling; DNS uses threads */

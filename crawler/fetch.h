@@ -20,6 +20,12 @@ typedef struct FetchOptions
 	long		timeout_ms;		/* whole transfer, redirects included */
 	long		max_redirects;
 	size_t		max_body;		/* decoded bytes; more is an error */
+	/*
+	 * keep the first max_body bytes of a longer body (still flagged too_large)
+	 * instead of refusing it from its Content-Length: robots.txt must be
+	 * obeyed as far as it was read, not ignored for being long
+	 */
+	bool		keep_prefix;
 	const char *user_agent;
 	const char *accept;			/* Accept header value */
 	/* optional: a longer delay for an origin (robots.txt Crawl-delay) */

@@ -7,6 +7,7 @@
  * Exit status: 0 everything fetched, 1 some URLs failed (or interrupted),
  * 2 usage or database error.  `check` uses the monitoring-plugin codes.
  */
+#include "add_tsv.h"
 #include "annotate.h"
 #include "check.h"
 #include "crawl.h"
@@ -399,19 +400,6 @@ parse_args(const char *command, int argc, char **argv, Args *a)
 
 /* ---- input ---- */
 
-/* strip the line end and surrounding blanks in place */
-static char *
-trim_line(char *line)
-{
-	size_t		n = strlen(line);
-
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	while (*line == ' ')
-		line++;
-	return line;
-}
-
 /* URLs from a file or stdin: first TSV column, blanks and #comments skipped */
 static int
 read_url_lines(FILE *f, const char *name, StrList *out)
@@ -522,21 +510,6 @@ usage_fail:
 	return EXIT_USAGE;
 }
 
-/* parse "1", "+1", "-1", "0"; false for anything else */
-static bool
-parse_label(const char *s, int *label)
-{
-	if (strcmp(s, "1") == 0 || strcmp(s, "+1") == 0)
-		*label = 1;
-	else if (strcmp(s, "-1") == 0)
-		*label = -1;
-	else if (strcmp(s, "0") == 0)
-		*label = 0;
-	else
-		return false;
-	return true;
-}
-
 static int
 add_main(int argc, char **argv)
 {
@@ -576,63 +549,29 @@ add_main(int argc, char **argv)
 	/* validate everything first: a bad line must not leave half an import */
 	while ((len = getline(&line, &cap, f)) >= 0)
 	{
-		char	   *l;
-		char	   *tab;
-		char	   *label_text = NULL;
-		int			label = 2;
-		char	   *norm;
+		char	   *url;
+		int			label;
+		char	   *error;
 
 		lineno++;
-		if (strlen(line) < (size_t) len)
+		switch (add_parse_line(line, (size_t) len, &url, &label, &error))
 		{
-			fprintf(stderr, "pglearn add: %s:%d: NUL byte in line\n", path, lineno);
-			errors++;
-			continue;
-		}
-		l = trim_line(line);
-		if (l[0] == '\0' || l[0] == '#')
-			continue;
-		tab = strchr(l, '\t');
-		if (tab)
-		{
-			*tab = '\0';
-			l = trim_line(l);
-			label_text = trim_line(tab + 1);
-			if (strchr(label_text, '\t'))
-			{
-				fprintf(stderr, "pglearn add: %s:%d: expected url<TAB>label, found more columns\n",
-						path, lineno);
+			case ADD_LINE_SKIP:
+				continue;
+			case ADD_LINE_ERROR:
+				fprintf(stderr, "pglearn add: %s:%d: %s\n", path, lineno, error);
+				free(error);
 				errors++;
 				continue;
-			}
+			case ADD_LINE_ENTRY:
+				break;
 		}
-		if (label_text && !parse_label(label_text, &label))
-		{
-			char	   *shown = utf8_sanitize(label_text, strlen(label_text) > 40 ? 40 : strlen(label_text));
-
-			fprintf(stderr, "pglearn add: %s:%d: invalid label \"%s\" (expected 1, -1 or 0)\n",
-					path, lineno, shown);
-			free(shown);
-			errors++;
-			continue;
-		}
-		if (strlen(l) > MAX_URL_BYTES || (norm = url_normalize(l)) == NULL)
-		{
-			char	   *shown = utf8_sanitize(l, strlen(l) > 200 ? 200 : strlen(l));
-
-			fprintf(stderr, "pglearn add: %s:%d: not an http(s) URL of at most %d bytes: \"%s\"\n",
-					path, lineno, MAX_URL_BYTES, shown);
-			free(shown);
-			errors++;
-			continue;
-		}
-		free(norm);
 		if (nentries == centries)
 		{
 			centries = centries ? centries * 2 : 64;
 			entries = xrealloc(entries, centries * sizeof(AddEntry));
 		}
-		entries[nentries].url = xstrdup(l);
+		entries[nentries].url = xstrdup(url);
 		entries[nentries].label = label;
 		entries[nentries].line = lineno;
 		nentries++;

@@ -115,6 +115,23 @@ prepare_all(PGconn *conn)
 		prepare(conn, "needs_fetch", needs_fetch_sql, 1, url_types);
 }
 
+/*
+ * A SQL_ASCII database holds any bytes, and the server refuses to send a UTF8
+ * client a result holding one value that is not UTF-8: one such URL (label()
+ * accepts it there) would stop every --pending crawl.  Take the bytes as
+ * stored instead: every URL read is validated as UTF-8 before use
+ * (url_normalize), and everything written is valid UTF-8 already.
+ */
+static bool
+take_sql_ascii_as_stored(PGconn *conn)
+{
+	const char *server_encoding = PQparameterStatus(conn, "server_encoding");
+
+	if (server_encoding == NULL || strcmp(server_encoding, "SQL_ASCII") != 0)
+		return true;
+	return PQsetClientEncoding(conn, "SQL_ASCII") == 0;
+}
+
 int
 store_open(Store *s, const char *conninfo, int batch_size)
 {
@@ -137,6 +154,11 @@ store_open(Store *s, const char *conninfo, int batch_size)
 	if (PQstatus(s->conn) != CONNECTION_OK)
 	{
 		fprintf(stderr, "pglearn: cannot connect to the database: %s", PQerrorMessage(s->conn));
+		return -1;
+	}
+	if (!take_sql_ascii_as_stored(s->conn))
+	{
+		fprintf(stderr, "pglearn: %s", PQerrorMessage(s->conn));
 		return -1;
 	}
 	res = PQexec(s->conn, "SELECT to_regclass('pglearn.examples') IS NOT NULL");
@@ -236,7 +258,7 @@ reconnect(Store *s)
 {
 	fprintf(stderr, "pglearn: lost the database connection: %s", PQerrorMessage(s->conn));
 	PQreset(s->conn);
-	if (PQstatus(s->conn) != CONNECTION_OK || !prepare_all(s->conn))
+	if (PQstatus(s->conn) != CONNECTION_OK || !take_sql_ascii_as_stored(s->conn) || !prepare_all(s->conn))
 	{
 		fprintf(stderr, "pglearn: cannot reconnect: %s", PQerrorMessage(s->conn));
 		return false;

@@ -18,20 +18,23 @@ sources_for() {
 	case "$1" in
 		tokenize) echo src/tokenize.c ;;
 		parsers) echo crawler/charset.c crawler/extract.c crawler/feed.c crawler/robots.c crawler/util.c ;;
+		tsv) echo crawler/add_tsv.c crawler/util.c ;;
 	esac
 }
 flags_for() {
 	case "$1" in
 		parsers) echo "-I$(pg_config --includedir) $(xml2-config --cflags) $(curl-config --cflags)" ;;
+		tsv) echo "-I$(pg_config --includedir) $(curl-config --cflags)" ;;
 	esac
 }
 libs_for() {
 	case "$1" in
 		parsers) echo "$(curl-config --libs) $(xml2-config --libs)" ;;
+		tsv) echo "$(curl-config --libs)" ;;
 	esac
 }
 
-# the extension's targets, and the crawler's (HTML, charsets, feeds, robots.txt)
+# the extension's targets, and the crawler's (HTML, charsets, feeds, robots.txt, add's TSV)
 for target in t/fuzz/fuzz_*.c crawler/t/fuzz/fuzz_*.c; do
 	name=$(basename "$target" .c)
 	name=${name#fuzz_}
