@@ -692,6 +692,12 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Give an absolute http:// or https:// URL without spaces.';
 	END IF;
+	-- the crawler's limit too; longer keys would also overflow the url index
+	IF octet_length(url) > 2048 THEN
+		RAISE EXCEPTION 'article URL too long (% bytes)', octet_length(url)
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'URLs are at most 2048 bytes.';
+	END IF;
 	IF label IS NULL OR label NOT IN (-1, 0, 1) THEN
 		RAISE EXCEPTION 'invalid label %', coalesce(label::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',

@@ -88,7 +88,9 @@ run_suite() {					# run_suite NAME COMMAND...
 run_suite tap bash t/tap.sh
 run_suite fuzz bash t/fuzz/run.sh
 run_suite sql-fuzz bash t/fuzz/sql_inputs.sh
+run_suite hostile bash t/hostile/run.sh
 run_suite accuracy bash t/accuracy.sh
+run_suite memory bash t/memory.sh
 run_suite redis bash t/redis/run.sh
 run_suite crawler bash crawler/t/run.sh
 
