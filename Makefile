@@ -7,6 +7,7 @@ EXTVERSION = 0.1
 OBJS = \
 	src/pglearn.o \
 	src/fvec.o \
+	src/fvec_parse.o \
 	src/tokenize.o \
 	src/features.o \
 	src/model.o \

@@ -12,7 +12,6 @@
  */
 #include "postgres.h"
 
-#include <ctype.h>
 #include <math.h>
 
 #include "common/shortest_dec.h"
@@ -22,6 +21,7 @@
 #include "utils/builtins.h"
 
 #include "fvec.h"
+#include "fvec_parse.h"
 
 PG_FUNCTION_INFO_V1(pglearn_fvec_in);
 PG_FUNCTION_INFO_V1(pglearn_fvec_out);
@@ -142,12 +142,6 @@ fvec_validate(const FVec *v)
 	}
 }
 
-/*
- * Text input: '{}' or '{i:v,i:v,...}' with optional whitespace, indexes
- * strictly increasing non-negative int4, values finite float4.  We insist on
- * sorted input rather than sorting it so that text round-trips are exact and
- * a typo never silently merges two features.
- */
 static void
 fvec_syntax_error(const char *input, const char *what)
 {
@@ -158,117 +152,79 @@ fvec_syntax_error(const char *input, const char *what)
 			 errhint("An fvec looks like {12:1,407:0.5}: index:value pairs with increasing indexes.")));
 }
 
+static void *
+fvec_parse_grow(void *ptr, size_t size, void *arg)
+{
+	if (ptr == NULL)
+		return palloc_extended(size, MCXT_ALLOC_HUGE);
+	return repalloc_huge(ptr, size);
+}
+
+/* Text input; the grammar is fvec_parse.c's. */
 Datum
 pglearn_fvec_in(PG_FUNCTION_ARGS)
 {
 	char	   *input = PG_GETARG_CSTRING(0);
-	char	   *p = input;
-	int			capacity = 16;
-	int			n = 0;
-	int32	   *indexes;
-	float4	   *values;
+	FVecParseResult parsed;
 	FVec	   *v;
+	long long	bad = 0;
 
-	indexes = palloc(sizeof(int32) * capacity);
-	values = palloc(sizeof(float4) * capacity);
-
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p != '{')
-		fvec_syntax_error(input, "Expected \"{\" at the start.");
-	p++;
-	while (isspace((unsigned char) *p))
-		p++;
-
-	if (*p != '}')
+	switch (fvec_parse_text(input, FVEC_MAX_NNZ, fvec_parse_grow, NULL, &parsed))
 	{
-		for (;;)
-		{
-			long		index;
-			float		value;
-			char	   *end;
-
-			while (isspace((unsigned char) *p))
-				p++;
-			if (!isdigit((unsigned char) *p))
-				fvec_syntax_error(input, "Expected a non-negative integer index.");
-			errno = 0;
-			index = strtol(p, &end, 10);
-			if (errno == ERANGE || index > PG_INT32_MAX)
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("fvec index out of range in \"%s\"", input),
-						 errdetail("Indexes must be between 0 and %d.", PG_INT32_MAX)));
-			p = end;
-			while (isspace((unsigned char) *p))
-				p++;
-			if (*p != ':')
-				fvec_syntax_error(input, "Expected \":\" after an index.");
-			p++;
-			while (isspace((unsigned char) *p))
-				p++;
-			errno = 0;
-			value = strtof(p, &end);
-			if (end == p)
-				fvec_syntax_error(input, "Expected a number after \":\".");
-			if (!isfinite(value) || errno == ERANGE)
-			{
-				/* strtof sets ERANGE for denormals too; only reject overflow */
-				if (!isfinite(value) || fabsf(value) > 1.0f)
-					ereport(ERROR,
-							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							 errmsg("fvec value for index %ld is not a finite float4 in \"%s\"", index, input),
-							 errhint("NaN and infinite values are not allowed in a feature vector.")));
-			}
-			p = end;
-
-			if (n > 0 && index <= indexes[n - 1])
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-						 errmsg("invalid input syntax for type fvec: \"%s\"", input),
-						 errdetail(index == indexes[n - 1] ? "Index %ld appears twice." :
-								   "Index %ld is out of order.", index),
-						 errhint("List indexes in strictly increasing order.")));
-			if (n >= FVEC_MAX_NNZ)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("fvec has too many entries"),
-						 errdetail("The maximum is %d entries.", FVEC_MAX_NNZ)));
-			if (n == capacity)
-			{
-				capacity *= 2;
-				indexes = repalloc_huge(indexes, sizeof(int32) * (Size) capacity);
-				values = repalloc_huge(values, sizeof(float4) * (Size) capacity);
-			}
-			indexes[n] = (int32) index;
-			values[n] = value;
-			n++;
-
-			while (isspace((unsigned char) *p))
-				p++;
-			if (*p == ',')
-			{
-				p++;
-				continue;
-			}
-			if (*p == '}')
-				break;
+		case FVEC_PARSE_OK:
+			break;
+		case FVEC_PARSE_EXPECTED_OPEN:
+			fvec_syntax_error(input, "Expected \"{\" at the start.");
+			break;
+		case FVEC_PARSE_EXPECTED_INDEX:
+			fvec_syntax_error(input, "Expected a non-negative integer index.");
+			break;
+		case FVEC_PARSE_INDEX_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("fvec index out of range in \"%s\"", input),
+					 errdetail("Indexes must be between 0 and %d.", PG_INT32_MAX)));
+			break;
+		case FVEC_PARSE_EXPECTED_COLON:
+			fvec_syntax_error(input, "Expected \":\" after an index.");
+			break;
+		case FVEC_PARSE_EXPECTED_NUMBER:
+			fvec_syntax_error(input, "Expected a number after \":\".");
+			break;
+		case FVEC_PARSE_VALUE_RANGE:
+			bad = (long long) parsed.bad_index;
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("fvec value for index %lld is not a finite float4 in \"%s\"", bad, input),
+					 errhint("NaN and infinite values are not allowed in a feature vector.")));
+			break;
+		case FVEC_PARSE_DUPLICATE:
+		case FVEC_PARSE_OUT_OF_ORDER:
+			bad = (long long) parsed.bad_index;
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type fvec: \"%s\"", input),
+					 errdetail(parsed.indexes[parsed.n - 1] == parsed.bad_index ?
+							   "Index %lld appears twice." : "Index %lld is out of order.", bad),
+					 errhint("List indexes in strictly increasing order.")));
+			break;
+		case FVEC_PARSE_TOO_MANY:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("fvec has too many entries"),
+					 errdetail("The maximum is %d entries.", FVEC_MAX_NNZ)));
+			break;
+		case FVEC_PARSE_EXPECTED_SEPARATOR:
 			fvec_syntax_error(input, "Expected \",\" or \"}\" after a value.");
-		}
+			break;
+		case FVEC_PARSE_TRAILING:
+			fvec_syntax_error(input, "Unexpected characters after \"}\".");
+			break;
 	}
-	p++;						/* the closing brace */
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p != '\0')
-		fvec_syntax_error(input, "Unexpected characters after \"}\".");
 
-	/*
-	 * Explicit zeros are kept as written: dropping them would make text
-	 * round-trips lossy for vectors users typed by hand.
-	 */
-	v = fvec_allocate(n);
-	memcpy(v->indexes, indexes, sizeof(int32) * n);
-	memcpy(FVEC_VALUES(v), values, sizeof(float4) * n);
+	v = fvec_allocate(parsed.n);
+	memcpy(v->indexes, parsed.indexes, sizeof(int32) * parsed.n);
+	memcpy(FVEC_VALUES(v), parsed.values, sizeof(float4) * parsed.n);
 	PG_RETURN_FVEC_P(v);
 }
 

@@ -17,6 +17,7 @@ failed=0
 sources_for() {
 	case "$1" in
 		tokenize) echo src/tokenize.c ;;
+		fvec) echo src/fvec_parse.c ;;
 		parsers) echo crawler/charset.c crawler/extract.c crawler/feed.c crawler/robots.c crawler/util.c ;;
 		tsv) echo crawler/add_tsv.c crawler/util.c ;;
 	esac
