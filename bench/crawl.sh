@@ -12,6 +12,7 @@ set -eu
 pages=${1:-3000}
 rounds=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 root=$(dirname "$here")
 crawler="$root/crawler"
 make -s -C "$crawler" pglearn
@@ -110,19 +111,6 @@ section=$(mktemp)
 	echo
 } > "$section"
 
-results="$here/RESULTS.md"
-[ -f "$results" ] || printf '# Benchmark results\n\n' > "$results"
-# replace our section (from "## Crawl" to the next "## " heading) or append it
-python3 - "$results" "$section" <<'PY'
-import re, sys
-path, sec = sys.argv[1], open(sys.argv[2]).read()
-text = open(path).read()
-m = re.search(r'^## Crawl\n.*?(?=^## |\Z)', text, flags=re.S | re.M)
-if m:
-    text = text[:m.start()] + sec + text[m.end():]
-else:
-    text = text.rstrip('\n') + '\n\n' + sec
-open(path, 'w').write(text)
-PY
+bench_write_section "$here/RESULTS.md" "$section" "Crawl"
 rm -f "$section"
 echo "median: curl $mc pages/s, pglearn $mp pages/s, ratio $ratio ($verdict)" >&2

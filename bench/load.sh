@@ -33,6 +33,7 @@ cd "$(dirname "$0")/.."
 TOP=$(pwd)
 . t/lib/spam_corpus.sh
 . t/lib/cluster.sh
+. bench/lib.sh
 
 SECS=${1:-60}
 CLIENTS=${2:-8}
@@ -256,19 +257,6 @@ MD
 cat "$section"
 
 [ -n "${PGLEARN_BENCH_NO_WRITE:-}" ] && exit 0	# a trial run: print only
-results=bench/RESULTS.md
-[ -f "$results" ] || printf '# Benchmark results\n\n' >"$results"
-# replace our section (from "## Load" up to its "### Memory" subsection,
-# which records t/memory.sh, or the next "## " heading) or append it
-python3 - "$results" "$section" <<'PY'
-import re, sys
-path, sec = sys.argv[1], open(sys.argv[2]).read()
-text = open(path).read()
-m = re.search(r'^## Load\n.*?(?=^### Memory|^## |\Z)', text, flags=re.S | re.M)
-if m:
-    text = text[:m.start()] + sec + text[m.end():]
-else:
-    text = text.rstrip('\n') + '\n\n' + sec
-open(path, 'w').write(text)
-PY
-echo "== wrote $results" >&2
+# our section ends where its "### Memory" subsection (t/memory.sh) begins
+bench_write_section bench/RESULTS.md "$section" "Load" "### Memory"
+echo "== wrote bench/RESULTS.md" >&2

@@ -21,6 +21,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 . t/lib/cluster.sh
+. bench/lib.sh
 
 K=${1:-1000}
 RUNS=${2:-11}
@@ -138,18 +139,5 @@ section=$WORK/section.md
 } >"$section"
 cat "$section"
 
-results=bench/RESULTS.md
-[ -f "$results" ] || printf '# Benchmark results\n\n' >"$results"
-# replace our section (up to the next "## " heading), else append it
-python3 - "$results" "$section" <<'PY'
-import re, sys
-path, sec = sys.argv[1], open(sys.argv[2]).read()
-text = open(path).read()
-m = re.search(r'^## Redis publish\n.*?(?=^## |\Z)', text, flags=re.S | re.M)
-if m:
-    text = text[:m.start()] + sec + text[m.end():]
-else:
-    text = text.rstrip('\n') + '\n\n' + sec
-open(path, 'w').write(text)
-PY
-echo "== wrote $results" >&2
+bench_write_section bench/RESULTS.md "$section" "Redis publish"
+echo "== wrote bench/RESULTS.md" >&2

@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 TOP=$(pwd)
 . t/lib/spam_corpus.sh
 . t/lib/cluster.sh
+. bench/lib.sh
 
 COPIES=${1:-34}
 DB=pglearn_bench_train_$$
@@ -226,19 +227,6 @@ Model header: \`$model_info\`
 MD
 cat "$section"
 
-results=bench/RESULTS.md
-[ -f "$results" ] || printf '# Benchmark results\n\n' >"$results"
-# replace our section: from "## Training and scoring" up to score.sh's
-# subsection or the next "## " heading; or append it
-python3 - "$results" "$section" <<'PY'
-import re, sys
-path, sec = sys.argv[1], open(sys.argv[2]).read()
-text = open(path).read()
-m = re.search(r'^## Training and scoring\n.*?(?=^### Scoring cost and model size|^## |\Z)', text, flags=re.S | re.M)
-if m:
-    text = text[:m.start()] + sec + text[m.end():]
-else:
-    text = text.rstrip('\n') + '\n\n' + sec
-open(path, 'w').write(text)
-PY
-echo "== wrote $results" >&2
+# our section ends where score.sh's subsection begins
+bench_write_section bench/RESULTS.md "$section" "Training and scoring" "### Scoring cost and model size"
+echo "== wrote bench/RESULTS.md" >&2
