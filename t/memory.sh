@@ -84,24 +84,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-n=0
-passed=0
-failed=0
-check() {						# check DESCRIPTION CONDITION-EXIT-STATUS
-	n=$((n + 1))
-	if [ "$2" = 0 ]; then
-		echo "ok $n - $1"
-		passed=$((passed + 1))
-	else
-		echo "not ok $n - $1"
-		failed=$((failed + 1))
-	fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
-	exit
-}
+. t/lib/tap.sh			# check DESCRIPTION STATUS, finish
 started=$(date +%s)
 
 q() {

@@ -1,0 +1,24 @@
+# t/lib/tap.sh: result lines for the shell test scripts (sourced).
+#
+# check DESCRIPTION STATUS prints "ok N - DESCRIPTION" when STATUS is 0,
+# else "not ok N - DESCRIPTION"; finish prints the "N passed, N failed"
+# line t/run_all.sh reads and exits non-zero if anything failed.
+
+n=0
+passed=0
+failed=0
+check() {
+	n=$((n + 1))
+	if [ "$2" = 0 ]; then
+		echo "ok $n - $1"
+		passed=$((passed + 1))
+	else
+		echo "not ok $n - $1"
+		failed=$((failed + 1))
+	fi
+}
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+	exit
+}
