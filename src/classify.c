@@ -5,11 +5,13 @@
  *	  fvec), and classify(name, url, title, body) over stored models.
  *
  * A model can be megabytes of weights, and a query scores it against every
- * row.  Each call site therefore keeps a decoded copy in fn_extra (in
- * fn_mcxt, so it lives for the query), keyed by the model's content id.
- * Reading the id needs only the header: for a toasted model that is a
- * slice fetch of the first chunk, so a row costs O(nnz of its fvec) no
- * matter how large the model is.
+ * row, often one row per statement.  Each backend therefore keeps the last
+ * SCORING_CACHE_SIZE decoded models, keyed by their content id: the id is a
+ * hash of everything the decoded form depends on, and model input rejects
+ * a model whose id does not match its content, so an entry with the same id
+ * is the same model and never needs invalidating.  Reading the id needs
+ * only the header: for a toasted model that is a slice fetch of the first
+ * chunk, so a row costs O(nnz of its fvec) no matter how large the model.
  *
  *-------------------------------------------------------------------------
  */
@@ -96,30 +98,64 @@ scoring_model_build(const Model *m, MemoryContext context)
 }
 
 /*
- * The decoded model for this call site, rebuilt only when the model
- * argument's id changes.
+ * Backend-lifetime cache of decoded models, most recently used first.  Two
+ * entries cover the common cases (one live model; a model being replaced
+ * by a new fit) while bounding what an idle backend holds: a decoded model
+ * over 2^20 hashed features takes 4 MB.
  */
+#define SCORING_CACHE_SIZE 2
+
+static ScoringModel *scoring_cache[SCORING_CACHE_SIZE];
+static MemoryContext scoring_cache_context = NULL;
+
 static ScoringModel *
-scoring_model_get(FunctionCallInfo fcinfo, Datum model_datum)
+scoring_cache_lookup(uint64 id)
 {
-	ScoringModel *cached = (ScoringModel *) fcinfo->flinfo->fn_extra;
-	Model	   *header;
-	Model	   *m;
+	int			i;
 
-	header = (Model *) PG_DETOAST_DATUM_SLICE(model_datum, 0, MODEL_HEADER_SIZE);
-	if (cached != NULL && cached->id == header->id)
-		return cached;
-
-	m = DatumGetModel(model_datum);
-	if (cached != NULL)
+	for (i = 0; i < SCORING_CACHE_SIZE; i++)
 	{
-		/* forget it first: an error while building must not leave it dangling */
-		fcinfo->flinfo->fn_extra = NULL;
-		scoring_model_free(cached);
+		ScoringModel *sm = scoring_cache[i];
+
+		if (sm != NULL && sm->id == id)
+		{
+			memmove(&scoring_cache[1], &scoring_cache[0], sizeof(ScoringModel *) * i);
+			scoring_cache[0] = sm;
+			return sm;
+		}
 	}
-	cached = scoring_model_build(m, fcinfo->flinfo->fn_mcxt);
-	fcinfo->flinfo->fn_extra = cached;
-	return cached;
+	return NULL;
+}
+
+/* Decode a model into the cache, evicting the least recently used entry. */
+static ScoringModel *
+scoring_cache_add(const Model *m)
+{
+	ScoringModel *sm;
+
+	if (scoring_cache_context == NULL)
+		scoring_cache_context = AllocSetContextCreate(TopMemoryContext,
+													  "pglearn decoded models",
+													  ALLOCSET_DEFAULT_SIZES);
+	/* build first: an error here leaves the cache as it was */
+	sm = scoring_model_build(m, scoring_cache_context);
+	if (scoring_cache[SCORING_CACHE_SIZE - 1] != NULL)
+		scoring_model_free(scoring_cache[SCORING_CACHE_SIZE - 1]);
+	memmove(&scoring_cache[1], &scoring_cache[0], sizeof(ScoringModel *) * (SCORING_CACHE_SIZE - 1));
+	scoring_cache[0] = sm;
+	return sm;
+}
+
+/* The decoded form of a model datum: from the cache, or decoded now. */
+static ScoringModel *
+scoring_model_get(Datum model_datum)
+{
+	Model	   *header = (Model *) PG_DETOAST_DATUM_SLICE(model_datum, 0, MODEL_HEADER_SIZE);
+	ScoringModel *sm = scoring_cache_lookup(header->id);
+
+	if (sm == NULL)
+		sm = scoring_cache_add(DatumGetModel(model_datum));
+	return sm;
 }
 
 static double
@@ -166,7 +202,7 @@ scoring_model_margin(const ScoringModel *sm, const FVec *v)
 Datum
 pglearn_score(PG_FUNCTION_ARGS)
 {
-	ScoringModel *sm = scoring_model_get(fcinfo, PG_GETARG_DATUM(0));
+	ScoringModel *sm = scoring_model_get(PG_GETARG_DATUM(0));
 	FVec	   *v = PG_GETARG_FVEC_P(1);
 
 	PG_RETURN_FLOAT8(scoring_model_margin(sm, v));
@@ -175,7 +211,7 @@ pglearn_score(PG_FUNCTION_ARGS)
 Datum
 pglearn_classify(PG_FUNCTION_ARGS)
 {
-	ScoringModel *sm = scoring_model_get(fcinfo, PG_GETARG_DATUM(0));
+	ScoringModel *sm = scoring_model_get(PG_GETARG_DATUM(0));
 	FVec	   *v = PG_GETARG_FVEC_P(1);
 
 	PG_RETURN_FLOAT8(model_probability(&sm->header, scoring_model_margin(sm, v)));
@@ -184,7 +220,7 @@ pglearn_classify(PG_FUNCTION_ARGS)
 Datum
 pglearn_predict(PG_FUNCTION_ARGS)
 {
-	ScoringModel *sm = scoring_model_get(fcinfo, PG_GETARG_DATUM(0));
+	ScoringModel *sm = scoring_model_get(PG_GETARG_DATUM(0));
 	FVec	   *v = PG_GETARG_FVEC_P(1);
 
 	PG_RETURN_INT32(scoring_model_margin(sm, v) >= 0.0 ? 1 : -1);
@@ -194,14 +230,15 @@ pglearn_predict(PG_FUNCTION_ARGS)
  * classify(name, url, title, body): the newest stored model of that name,
  * with the feature settings it was fitted with.  The lookup happens once
  * per query (the function is STABLE, so one snapshot's answer serves the
- * whole statement) and the decoded model is kept in fn_extra.
+ * whole statement) and its result is kept in fn_extra; the decoded model
+ * itself lives in the backend's cache above.
  */
 typedef struct NamedModelCache
 {
 	char	   *name;
 	int			hash_bits;
 	bool		binary;
-	ScoringModel *model;
+	uint64		id;				/* of the newest model of that name */
 } NamedModelCache;
 
 /* The feature settings fit() recorded in a model's params. */
@@ -231,8 +268,13 @@ named_model_settings(Jsonb *params, int *hash_bits, bool *binary)
 		*binary = value->val.boolean;
 }
 
+/*
+ * The newest model of a name, looked up once per call site unless 'again'
+ * (its decoded form was evicted and must be decoded anew).  Leaves the
+ * decoded model at the front of the backend's cache.
+ */
 static NamedModelCache *
-named_model_lookup(FunctionCallInfo fcinfo, text *name_text)
+named_model_lookup(FunctionCallInfo fcinfo, text *name_text, bool again)
 {
 	NamedModelCache *cache = (NamedModelCache *) fcinfo->flinfo->fn_extra;
 	char	   *name = text_to_cstring(name_text);
@@ -242,9 +284,10 @@ named_model_lookup(FunctionCallInfo fcinfo, text *name_text)
 	bool		isnull;
 	Datum		model_datum;
 	Datum		params_datum;
+	Model	   *header;
 	int			ret;
 
-	if (cache != NULL && strcmp(cache->name, name) == 0)
+	if (cache != NULL && !again && strcmp(cache->name, name) == 0)
 		return cache;
 
 	if (cache == NULL)
@@ -254,9 +297,7 @@ named_model_lookup(FunctionCallInfo fcinfo, text *name_text)
 		/* forget it first: an error in the lookup must not leave it dangling */
 		fcinfo->flinfo->fn_extra = NULL;
 		pfree(cache->name);
-		scoring_model_free(cache->model);
 		cache->name = NULL;
-		cache->model = NULL;
 	}
 
 	args[0] = PointerGetDatum(name_text);
@@ -275,7 +316,10 @@ named_model_lookup(FunctionCallInfo fcinfo, text *name_text)
 
 	model_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	params_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	cache->model = scoring_model_build(DatumGetModel(model_datum), fn_context);
+	header = (Model *) PG_DETOAST_DATUM_SLICE(model_datum, 0, MODEL_HEADER_SIZE);
+	cache->id = header->id;
+	if (scoring_cache_lookup(cache->id) == NULL)
+		scoring_cache_add(DatumGetModel(model_datum));
 	named_model_settings(isnull ? NULL : DatumGetJsonbP(params_datum),
 						 &cache->hash_bits, &cache->binary);
 	SPI_finish();
@@ -314,14 +358,22 @@ Datum
 pglearn_classify_named(PG_FUNCTION_ARGS)
 {
 	NamedModelCache *cache;
+	ScoringModel *sm;
 	FVec	   *v;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model name must not be NULL")));
-	cache = named_model_lookup(fcinfo, PG_GETARG_TEXT_PP(0));
+	cache = named_model_lookup(fcinfo, PG_GETARG_TEXT_PP(0), false);
+	sm = scoring_cache_lookup(cache->id);
+	if (sm == NULL)
+	{
+		/* other models pushed it out of the backend's cache */
+		cache = named_model_lookup(fcinfo, PG_GETARG_TEXT_PP(0), true);
+		sm = scoring_cache_lookup(cache->id);
+		Assert(sm != NULL);
+	}
 	v = named_model_features(fcinfo, cache);
-	PG_RETURN_FLOAT8(model_probability(&cache->model->header,
-									   scoring_model_margin(cache->model, v)));
+	PG_RETURN_FLOAT8(model_probability(&sm->header, scoring_model_margin(sm, v)));
 }
