@@ -2,7 +2,6 @@
 
 EXTENSION = pglearn
 MODULE_big = pglearn
-EXTVERSION = 0.1
 
 OBJS = \
 	src/pglearn.o \
@@ -20,7 +19,9 @@ OBJS = \
 # publish() writes to Redis with hiredis (Debian libhiredis-dev)
 SHLIB_LINK += -lhiredis
 
-DATA = sql/pglearn--$(EXTVERSION).sql
+# Released install and update scripts never change; CREATE EXTENSION of the
+# default version (pglearn.control) runs the 0.1 script and the updates.
+DATA = sql/pglearn--0.1.sql sql/pglearn--0.1--0.2.sql
 
 REGRESS = fvec model features train classify evaluate fit active_learning recommend reports
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn

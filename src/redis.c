@@ -9,7 +9,8 @@
  * committed.  Does not own what is published: publish() (SQL) runs
  * recommend() and records the members in pglearn.publications; this file
  * reads that row.  publish_pending() and publish_status (SQL) use the
- * functions at the end to re-push a list and to read Redis's versions.
+ * functions at the end to re-push a list and to read Redis's versions;
+ * published() reads a list back as the front end sees it.
  *
  * Key layout (prefix = pglearn.redis_prefix):
  *	 <prefix>list:<name>		sorted set, member url, score = model score
@@ -177,10 +178,27 @@ static const char swap_script[] =
 "redis.call('SET', KEYS[5], ARGV[1])\n"
 "return 1\n";
 
+/*
+ * Reads a list as the front end sees it, in one atomic step: the version,
+ * then url, score, example id for each member by descending score (the
+ * id is false if the ids hash lacks the url).
+ *	 KEYS: version, list, list ids
+ */
+static const char read_script[] =
+"local out = {redis.call('GET', KEYS[1])}\n"
+"local z = redis.call('ZREVRANGE', KEYS[2], 0, -1, 'WITHSCORES')\n"
+"for i = 1, #z, 2 do\n"
+"  out[#out + 1] = z[i]\n"
+"  out[#out + 1] = z[i + 1]\n"
+"  out[#out + 1] = redis.call('HGET', KEYS[3], z[i])\n"
+"end\n"
+"return out\n";
+
 PG_FUNCTION_INFO_V1(pglearn_redis_check);
 PG_FUNCTION_INFO_V1(pglearn_redis_queue);
 PG_FUNCTION_INFO_V1(pglearn_redis_push);
 PG_FUNCTION_INFO_V1(pglearn_redis_versions);
+PG_FUNCTION_INFO_V1(pglearn_redis_published);
 
 
 /* ---------------------------------------------------------------- URL */
@@ -706,6 +724,45 @@ redis_push_publication(const ListPublication *pub, bool *installed, char *err, s
 }
 
 
+/*
+ * Runs one command on a connection of its own, waiting on the latch so
+ * query cancel and statement_timeout act at once.  Returns the reply (the
+ * caller frees it), or NULL with err filled in; an ERROR only for an
+ * interrupt, after closing the connection.  Not for the commit callback.
+ */
+static redisReply *
+redis_query(const RedisTarget *t, int argc, const char **argv, const size_t *argvlen,
+			const char *what, char *err, size_t errlen)
+{
+	redisReply *volatile reply = NULL;
+
+	err[0] = '\0';
+	redis_interruptible = true;
+	PG_TRY();
+	{
+		redisContext *c;
+		redisReply *r = NULL;
+
+		c = redis_open(t, redis_connect_timeout, redis_command_timeout, err, errlen);
+		if (c != NULL &&
+			redis_command(c, argc, argv, argvlen, redis_command_timeout, what, &r, err, errlen))
+			reply = r;
+		if (c != NULL)
+			redis_close(c);
+	}
+	PG_CATCH();
+	{
+		redis_interruptible = false;
+		if (open_context != NULL)
+			redis_close(open_context);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	redis_interruptible = false;
+	return reply;
+}
+
+
 /* ------------------------------------------------ building publications */
 
 static RedisCommand *
@@ -1091,6 +1148,23 @@ pglearn_redis_push(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s: %s", pub->target.where, err)));
 }
 
+/* true if a reply is a string holding a whole decimal int64 */
+static bool
+reply_int64(const redisReply *r, int64 *value)
+{
+	char	   *end;
+	long long	v;
+
+	if (r->type != REDIS_REPLY_STRING || r->len == 0)
+		return false;
+	errno = 0;
+	v = strtoll(r->str, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*value = (int64) v;
+	return true;
+}
+
 /*
  * _redis_versions(lists text[]) -> setof (list text, redis_version int8,
  * error text): the version of each list Redis holds (NULL if none), read
@@ -1110,7 +1184,6 @@ pglearn_redis_versions(PG_FUNCTION_ARGS)
 	char		err[256];
 	char	   *message = NULL;
 	redisReply *reply = NULL;
-	redisContext *c = NULL;
 
 	InitMaterializedSRF(fcinfo, 0);
 	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls, &n);
@@ -1135,30 +1208,11 @@ pglearn_redis_versions(PG_FUNCTION_ARGS)
 			argv[argc] = key;
 			argvlen[argc++] = strlen(key);
 		}
-		err[0] = '\0';
-		redis_interruptible = true;
-		PG_TRY();
-		{
-			c = redis_open(&t, redis_connect_timeout, redis_command_timeout, err, sizeof(err));
-			if (c == NULL ||
-				!redis_command(c, argc, argv, argvlen, redis_command_timeout, "MGET", &reply,
-							   err, sizeof(err)))
-				message = psprintf("%s: %s", t.where, err);
-			else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != (size_t) n)
-				message = psprintf("%s: unexpected reply to MGET", t.where);
-			if (c != NULL)
-				redis_close(c);
-		}
-		PG_CATCH();
-		{
-			/* query cancel while waiting for Redis: drop the connection */
-			redis_interruptible = false;
-			if (open_context != NULL)
-				redis_close(open_context);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-		redis_interruptible = false;
+		reply = redis_query(&t, argc, argv, argvlen, "MGET", err, sizeof(err));
+		if (reply == NULL)
+			message = psprintf("%s: %s", t.where, err);
+		else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != (size_t) n)
+			message = psprintf("%s: unexpected reply to MGET", t.where);
 	}
 
 	for (int i = 0; i < n; i++)
@@ -1172,17 +1226,12 @@ pglearn_redis_versions(PG_FUNCTION_ARGS)
 		if (message == NULL && reply != NULL)
 		{
 			redisReply *r = reply->element[i];
+			int64		version;
 
-			if (r->type == REDIS_REPLY_STRING)
+			if (reply_int64(r, &version))
 			{
-				char	   *end;
-				long long	v = strtoll(r->str, &end, 10);
-
-				if (*end == '\0' && end != r->str)
-				{
-					values[1] = Int64GetDatum((int64) v);
-					isnull[1] = false;
-				}
+				values[1] = Int64GetDatum(version);
+				isnull[1] = false;
 			}
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
@@ -1190,6 +1239,101 @@ pglearn_redis_versions(PG_FUNCTION_ARGS)
 	if (reply != NULL)
 		freeReplyObject(reply);
 	explicit_bzero(&t, sizeof(t));
+	PG_RETURN_NULL();
+}
+
+
+/*
+ * published(list text) -> setof (rank int4, url text, score float8,
+ * example_id int8, version int8): the list as Redis holds it now, which is
+ * what the front end reads; no rows if Redis holds no such list.  Unlike
+ * publish_status, an unreachable Redis is an ERROR here: there is nothing
+ * to report but the failure.
+ */
+Datum
+pglearn_redis_published(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *list = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *prefix = redis_prefix ? redis_prefix : "";
+	const char *argv[6];
+	size_t		argvlen[6];
+	RedisTarget t;
+	redisReply *reply;
+	char		err[256];
+	int			nmembers;
+	char	  **urls;
+	double	   *scores;
+	int64	   *ids;
+	bool	   *id_known;
+	int64		version = 0;
+	bool		version_known = false;
+	bool		malformed = false;
+
+	current_target(&t);
+	InitMaterializedSRF(fcinfo, 0);
+
+	argv[0] = "EVAL";
+	argv[1] = read_script;
+	argv[2] = "3";
+	argv[3] = psprintf("%sversion:%s", prefix, list);
+	argv[4] = psprintf("%slist:%s", prefix, list);
+	argv[5] = psprintf("%slist:%s:ids", prefix, list);
+	for (int i = 0; i < 6; i++)
+		argvlen[i] = strlen(argv[i]);
+	reply = redis_query(&t, 6, argv, argvlen, "EVAL", err, sizeof(err));
+	if (reply == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not read list \"%s\" from Redis at %s", list, t.where),
+				 errdetail("%s", err)));
+
+	/* copy out of hiredis's malloc'd reply before anything can ERROR */
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 3 != 1)
+	{
+		freeReplyObject(reply);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("unexpected reply from Redis at %s while reading list \"%s\"", t.where, list)));
+	}
+	nmembers = (int) (reply->elements / 3);
+	urls = palloc(Max(nmembers, 1) * sizeof(char *));
+	scores = palloc(Max(nmembers, 1) * sizeof(double));
+	ids = palloc(Max(nmembers, 1) * sizeof(int64));
+	id_known = palloc(Max(nmembers, 1) * sizeof(bool));
+	version_known = reply_int64(reply->element[0], &version);
+	for (int i = 0; i < nmembers; i++)
+	{
+		redisReply *url = reply->element[1 + 3 * i];
+		redisReply *score = reply->element[2 + 3 * i];
+		if (url->type != REDIS_REPLY_STRING || score->type != REDIS_REPLY_STRING)
+		{
+			malformed = true;
+			break;
+		}
+		urls[i] = pnstrdup(url->str, url->len);
+		scores[i] = strtod(score->str, NULL);
+		id_known[i] = reply_int64(reply->element[3 + 3 * i], &ids[i]);
+	}
+	freeReplyObject(reply);
+	explicit_bzero(&t, sizeof(t));
+	if (malformed)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("unexpected reply from Redis while reading list \"%s\"", list)));
+
+	for (int i = 0; i < nmembers; i++)
+	{
+		Datum		values[5];
+		bool		isnull[5] = {false, false, false, !id_known[i], !version_known};
+
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = CStringGetTextDatum(urls[i]);
+		values[2] = Float8GetDatum(scores[i]);
+		values[3] = Int64GetDatum(id_known[i] ? ids[i] : 0);
+		values[4] = Int64GetDatum(version);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
 	PG_RETURN_NULL();
 }
 
