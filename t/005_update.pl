@@ -1,0 +1,110 @@
+# ALTER EXTENSION pglearn UPDATE from the previous release keeps all data,
+# and leaves the same objects as a fresh install of the new version.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Digest::SHA qw(sha256_hex);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PglearnTest;
+
+my $previous = '0.1';
+my $current = '0.2';
+
+# A released install script is frozen: databases out there were made by
+# exactly these bytes, and updates are written against them.
+my $script = slurp_file("$FindBin::Bin/../sql/pglearn--$previous.sql");
+is(sha256_hex($script), '25df598dfb4fb64ad756fc9ac7323e69a1857f6209c6d1b8c0cfffc0aff2f089',
+	"sql/pglearn--$previous.sql is the released script, unchanged");
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->start;
+
+# a database made by the previous release, with everything users keep
+$node->safe_psql('postgres', 'CREATE DATABASE old');
+$node->safe_psql('old', "CREATE EXTENSION pglearn VERSION '$previous'");
+load_articles($node, 'old');
+$node->safe_psql('old', q{
+	SELECT pglearn.fit('news', params => '{"solver": "svm"}');
+	SELECT pglearn.label('https://db.example.com/post/10', 1);
+	INSERT INTO pglearn.lists (name, url_pattern, description) VALUES ('db', 'db\.example', 'database posts');
+	UPDATE pglearn.lists SET enabled = false WHERE name = 'video';
+	INSERT INTO pglearn.publications (list, k, version, members, requested_at)
+	VALUES ('db', 2, 42, '[{"id": 2, "url": "https://db.example.com/post/2"}]', now());
+	SELECT pglearn.rescore('news');
+});
+
+my %before;
+my %queries = (
+	examples => q{SELECT string_agg(format('%s|%s|%s|%s|%s', id, url, label, updated_at, score), E'\n' ORDER BY id) FROM pglearn.examples},
+	models => q{SELECT string_agg(format('%s|%s|%s|%s|%s', id, name, md5(model::text), params, metrics), E'\n' ORDER BY id) FROM pglearn.models},
+	lists => q{SELECT string_agg(format('%s|%s|%s|%s', name, url_pattern, enabled, builtin), E'\n' ORDER BY name) FROM pglearn.lists},
+	publications => q{SELECT string_agg(format('%s|%s|%s|%s', list, k, version, members), E'\n' ORDER BY list) FROM pglearn.publications},
+	recommend => q{SELECT string_agg(format('%s|%s|%s', rank, url, score), E'\n' ORDER BY rank) FROM pglearn.recommend('db', 5)},
+);
+$before{$_} = $node->safe_psql('old', $queries{$_}) foreach keys %queries;
+my $scores = scores_of($node, 'old');
+ok($before{models} =~ tr/\n// >= 1, 'the old database holds a model history');
+
+$node->safe_psql('old', 'ALTER EXTENSION pglearn UPDATE');
+is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'pglearn'}),
+	$current, "ALTER EXTENSION pglearn UPDATE goes to $current");
+foreach my $what (sort keys %queries)
+{
+	is($node->safe_psql('old', $queries{$what}), $before{$what}, "update keeps $what");
+}
+is(scores_of($node, 'old'), $scores, 'classify gives identical results after the update');
+
+# the updated database works like a new one
+$node->safe_psql('old', q{
+	SELECT pglearn.label('https://sports.example.org/post/20', -1);
+	SET pglearn.default_model = 'news';
+	INSERT INTO pglearn.examples (url, title, body) VALUES ('https://db.example.com/new', 'Tuning PostgreSQL', 'index vacuum planner');
+});
+is($node->safe_psql('old', q{SELECT score > 0 FROM pglearn.examples WHERE url = 'https://db.example.com/new'}),
+	't', 'after the update, the trigger scores new rows with the stored model');
+$node->safe_psql('old', q{SELECT pglearn.fit('news')});
+is($node->safe_psql('old', q{SELECT count(*) FROM pglearn.models WHERE name = 'news'}),
+	'3', 'after the update, fit adds to the history');
+my ($rc, $out, $err) = $node->psql('old', q{SELECT * FROM pglearn.published('db')});
+like($err, qr/pglearn\.redis_url is not set/, "${current}'s published() is there (and needs pglearn.redis_url)");
+
+# the same objects as a fresh install: every member of the extension with
+# what defines it (function attributes and bodies, view definitions,
+# columns, comments)
+my $objects = q{
+	SELECT string_agg(d, E'\n' ORDER BY d) FROM (
+		SELECT pg_describe_object(dep.classid, dep.objid, 0) || ' ' ||
+		       coalesce((SELECT format('%s %s %s %s %s', p.provolatile, p.proparallel, p.proisstrict,
+		                               pg_get_function_result(p.oid), md5(p.prosrc || coalesce(p.probin, '')))
+		                   FROM pg_proc p WHERE dep.classid = 'pg_proc'::regclass AND p.oid = dep.objid), '') ||
+		       coalesce((SELECT md5(pg_get_viewdef(dep.objid))
+		                   FROM pg_class c WHERE dep.classid = 'pg_class'::regclass AND c.oid = dep.objid AND c.relkind = 'v'), '') ||
+		       coalesce((SELECT string_agg(format('%s %s %s', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull), ',' ORDER BY a.attnum)
+		                   FROM pg_attribute a WHERE dep.classid = 'pg_class'::regclass AND a.attrelid = dep.objid
+		                    AND a.attnum > 0 AND NOT a.attisdropped), '') ||
+		       coalesce(' ' || md5(obj_description(dep.objid, (SELECT relname FROM pg_class WHERE oid = dep.classid))), '') AS d
+		  FROM pg_depend dep
+		 WHERE dep.refclassid = 'pg_extension'::regclass
+		   AND dep.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pglearn')
+		   AND dep.deptype = 'e') members};
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('fresh', 'CREATE EXTENSION pglearn');
+is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'pglearn'}),
+	$current, "a fresh CREATE EXTENSION installs $current");
+my $fresh = $node->safe_psql('fresh', $objects);
+ok(length($fresh) > 1000, 'the fresh install has members to compare');
+is($node->safe_psql('old', $objects), $fresh, 'the updated database has exactly the objects of a fresh install');
+
+# and it dumps and restores like any other
+my $dump = $node->basedir . '/old.custom';
+$node->command_ok([ 'pg_dump', '--format=custom', '--file', $dump, $node->connstr('old') ], 'pg_dump of the updated database');
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '--dbname', $node->connstr('restored'), $dump ], 'pg_restore');
+is(scores_of($node, 'restored'), scores_of($node, 'old'), 'the restored copy classifies identically');
+
+$node->stop;
+done_testing();
