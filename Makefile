@@ -26,6 +26,7 @@ DATA = sql/pglearn--0.1.sql sql/pglearn--0.1--0.2.sql
 REGRESS = fvec model features train classify evaluate fit active_learning recommend reports
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
+# specs/publish_race.spec needs a Redis server: t/redis/run.sh runs it
 ISOLATION = fit_concurrency crawl_label
 ISOLATION_OPTS = --load-extension=pglearn
 
