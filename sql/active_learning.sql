@@ -134,7 +134,7 @@ ROLLBACK;
 \set VERBOSITY default
 SELECT count(*) AS models FROM pglearn.models WHERE name = 'default';
 -- back to C = 1 for what follows
-SELECT (pglearn.fit('default'))->'C' AS c;
+SELECT (pglearn.fit('default', params => '{"C": 1}'))->'C' AS c;
 SELECT pglearn.rescore() AS rescored;
 
 --

@@ -40,8 +40,9 @@ WHERE pglearn.examples.id = 2;
 SELECT pglearn.classify('nope', 'https://a.example/', 'a', 'b');
 SELECT pglearn.classify(NULL, 'https://a.example/', 'a', 'b');
 
--- a grid of C, chosen by F1 unless told otherwise; history is kept and the
--- newest model of a name is the live one
+-- a grid of C, chosen by F1 unless told otherwise (ties: the lower log
+-- loss, here the largest C); history is kept and the newest model of a
+-- name is the live one
 SELECT m->'C' AS chosen, m->'select_by' AS select_by, jsonb_array_length(m->'grid') AS tried
 FROM pglearn.fit('news', params => '{"C": [0.01, 1, 100]}') m;
 SELECT m->'select_by' AS select_by, jsonb_array_length(m->'grid') AS tried

@@ -43,7 +43,7 @@ SELECT * FROM pglearn.label_stats;
 
 -- two fits of one name, one of another: history, and which one is live
 SELECT (pglearn.fit('default'))->'n' AS n;
-SELECT (pglearn.fit('default', params => '{"C": [0.5, 2], "solver": "svm", "k": 4}'))->'C' AS c;
+SELECT (pglearn.fit('default', params => '{"C": [0.25, 0.5], "solver": "svm", "k": 4}'))->'C' AS c;
 SELECT (pglearn.fit('small', params => '{"hash_bits": 4, "binary": true}'))->'n' AS n;
 SELECT name, id, live, rows, n_pos, n_neg, solver, c, k, round(accuracy::numeric, 3) AS accuracy,
        round(f1::numeric, 3) AS f1, round(roc_auc::numeric, 3) AS roc_auc, log_loss > 0 AS log_loss,
