@@ -1,10 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * fvec.c
- *	  The sparse feature vector type: text and binary I/O, validation,
- *	  construction from unsorted pairs, and small accessors.
+ *	  The sparse feature vector type: text and binary I/O, construction
+ *	  from unsorted pairs, and small accessors.
  *
- * This file owns the representation of pglearn.fvec.  Turning articles into
+ * This file owns the representation of pglearn.fvec and its errors; the
+ * grammar of the text form, the byte layout of the binary form and the
+ * checks of untrusted entries are fvec_parse.c's, in plain C so that they
+ * can be fuzzed and unit-tested without a server.  Turning articles into
  * vectors is features.c's business; using them to train or score is
  * train.c's and classify.c's.
  *
@@ -17,7 +20,6 @@
 #include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
 #include "fvec.h"
@@ -109,39 +111,6 @@ fvec_from_pairs(int32 *indexes, float4 *values, int n)
 	return v;
 }
 
-/*
- * Check the invariants every function relies on: sane count, indexes
- * strictly increasing and non-negative, values finite.  Used on bytes we did
- * not produce ourselves (binary input).
- */
-void
-fvec_validate(const FVec *v)
-{
-	const float4 *values = FVEC_VALUES(v);
-	int			i;
-
-	if (v->flags != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid fvec: unknown flags %d", v->flags)));
-
-	for (i = 0; i < v->nnz; i++)
-	{
-		if (v->indexes[i] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-					 errmsg("invalid fvec: negative index %d", v->indexes[i])));
-		if (i > 0 && v->indexes[i] <= v->indexes[i - 1])
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-					 errmsg("invalid fvec: indexes not strictly increasing at %d", v->indexes[i])));
-		if (!isfinite(values[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-					 errmsg("invalid fvec: value at index %d is not finite", v->indexes[i])));
-	}
-}
-
 static void
 fvec_syntax_error(const char *input, const char *what)
 {
@@ -152,7 +121,7 @@ fvec_syntax_error(const char *input, const char *what)
 			 errhint("An fvec looks like {12:1,407:0.5}: index:value pairs with increasing indexes.")));
 }
 
-static void *
+void *
 fvec_parse_grow(void *ptr, size_t size, void *arg)
 {
 	if (ptr == NULL)
@@ -160,16 +129,17 @@ fvec_parse_grow(void *ptr, size_t size, void *arg)
 	return repalloc_huge(ptr, size);
 }
 
-/* Text input; the grammar is fvec_parse.c's. */
-Datum
-pglearn_fvec_in(PG_FUNCTION_ARGS)
+/*
+ * Raise the error for a failed fvec_parse_text() of input.  Model input
+ * reports its weights, written in fvec syntax, through here too.
+ */
+void
+fvec_report_parse_error(FVecParseStatus status, const FVecParseResult *parsed,
+						const char *input)
 {
-	char	   *input = PG_GETARG_CSTRING(0);
-	FVecParseResult parsed;
-	FVec	   *v;
-	long long	bad = 0;
+	long long	bad = (long long) parsed->bad_index;
 
-	switch (fvec_parse_text(input, FVEC_MAX_NNZ, fvec_parse_grow, NULL, &parsed))
+	switch (status)
 	{
 		case FVEC_PARSE_OK:
 			break;
@@ -192,7 +162,6 @@ pglearn_fvec_in(PG_FUNCTION_ARGS)
 			fvec_syntax_error(input, "Expected a number after \":\".");
 			break;
 		case FVEC_PARSE_VALUE_RANGE:
-			bad = (long long) parsed.bad_index;
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("fvec value for index %lld is not a finite float4 in \"%s\"", bad, input),
@@ -200,11 +169,10 @@ pglearn_fvec_in(PG_FUNCTION_ARGS)
 			break;
 		case FVEC_PARSE_DUPLICATE:
 		case FVEC_PARSE_OUT_OF_ORDER:
-			bad = (long long) parsed.bad_index;
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid input syntax for type fvec: \"%s\"", input),
-					 errdetail(parsed.indexes[parsed.n - 1] == parsed.bad_index ?
+					 errdetail(status == FVEC_PARSE_DUPLICATE ?
 							   "Index %lld appears twice." : "Index %lld is out of order.", bad),
 					 errhint("List indexes in strictly increasing order.")));
 			break;
@@ -221,6 +189,21 @@ pglearn_fvec_in(PG_FUNCTION_ARGS)
 			fvec_syntax_error(input, "Unexpected characters after \"}\".");
 			break;
 	}
+	elog(ERROR, "unexpected fvec parse status %d", (int) status);
+}
+
+/* Text input; the grammar is fvec_parse.c's. */
+Datum
+pglearn_fvec_in(PG_FUNCTION_ARGS)
+{
+	char	   *input = PG_GETARG_CSTRING(0);
+	FVecParseResult parsed;
+	FVecParseStatus status;
+	FVec	   *v;
+
+	status = fvec_parse_text(input, FVEC_MAX_NNZ, fvec_parse_grow, NULL, &parsed);
+	if (status != FVEC_PARSE_OK)
+		fvec_report_parse_error(status, &parsed, input);
 
 	v = fvec_allocate(parsed.n);
 	memcpy(v->indexes, parsed.indexes, sizeof(int32) * parsed.n);
@@ -253,38 +236,65 @@ pglearn_fvec_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(buf.data);
 }
 
-/* Binary form: int32 nnz, then nnz int32 indexes, then nnz float4 values. */
+/* Binary entries are decoded straight into the fvec that will be returned. */
+static void
+fvec_recv_alloc(int n, int32_t **indexes, float **values, void *arg)
+{
+	FVec	  **v = (FVec **) arg;
+
+	*v = fvec_allocate(n);
+	*indexes = (*v)->indexes;
+	*values = FVEC_VALUES(*v);
+}
+
+/* Binary input; the layout is fvec_parse.h's. */
 Datum
 pglearn_fvec_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		nnz;
-	FVec	   *v;
-	float4	   *values;
-	int			i;
+	FVec	   *v = NULL;
+	FVecRecvResult r;
 
-	if (buf->len - buf->cursor < (int) sizeof(int32))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary fvec: truncated header")));
-	nnz = pq_getmsgint(buf, sizeof(int32));
-	if (nnz < 0 || nnz > FVEC_MAX_NNZ)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary fvec: entry count %d out of range", nnz)));
-	if ((Size) (buf->len - buf->cursor) != (Size) nnz * 8)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary fvec: expected %d bytes of entries, got %d",
-						nnz * 8, buf->len - buf->cursor)));
-
-	v = fvec_allocate(nnz);
-	values = FVEC_VALUES(v);
-	for (i = 0; i < nnz; i++)
-		v->indexes[i] = pq_getmsgint(buf, sizeof(int32));
-	for (i = 0; i < nnz; i++)
-		values[i] = pq_getmsgfloat4(buf);
-	fvec_validate(v);
+	switch (fvec_decode_binary((const unsigned char *) buf->data + buf->cursor,
+							   buf->len - buf->cursor, FVEC_MAX_NNZ,
+							   fvec_recv_alloc, &v, &r))
+	{
+		case FVEC_RECV_OK:
+			break;
+		case FVEC_RECV_TRUNCATED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary fvec: truncated header")));
+			break;
+		case FVEC_RECV_COUNT_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary fvec: entry count %d out of range", r.n)));
+			break;
+		case FVEC_RECV_LENGTH:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary fvec: expected %d bytes of entries, got %d",
+							r.n * 8, (int) r.entry_bytes)));
+			break;
+		case FVEC_RECV_NEGATIVE_INDEX:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid fvec: negative index %d", r.bad_index)));
+			break;
+		case FVEC_RECV_NOT_INCREASING:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid fvec: indexes not strictly increasing at %d", r.bad_index)));
+			break;
+		case FVEC_RECV_NOT_FINITE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid fvec: value at index %d is not finite", r.bad_index)));
+			break;
+	}
+	/* the whole message is the value; callers check that it was consumed */
+	buf->cursor = buf->len;
 	PG_RETURN_FVEC_P(v);
 }
 
@@ -292,17 +302,13 @@ Datum
 pglearn_fvec_send(PG_FUNCTION_ARGS)
 {
 	FVec	   *v = PG_GETARG_FVEC_P(0);
-	float4	   *values = FVEC_VALUES(v);
-	StringInfoData buf;
-	int			i;
+	Size		size = FVEC_BINARY_SIZE(v->nnz);
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + size);
 
-	pq_begintypsend(&buf);
-	pq_sendint32(&buf, v->nnz);
-	for (i = 0; i < v->nnz; i++)
-		pq_sendint32(&buf, v->indexes[i]);
-	for (i = 0; i < v->nnz; i++)
-		pq_sendfloat4(&buf, values[i]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	SET_VARSIZE(result, VARHDRSZ + size);
+	fvec_encode_binary((unsigned char *) VARDATA(result), v->nnz,
+					   v->indexes, FVEC_VALUES(v));
+	PG_RETURN_BYTEA_P(result);
 }
 
 Datum

@@ -15,6 +15,8 @@
 #include "postgres.h"
 #include "fmgr.h"
 
+#include "fvec_parse.h"
+
 /* Largest number of entries one fvec may hold (fits in MaxAllocSize). */
 #define FVEC_MAX_NNZ	(64 * 1024 * 1024)
 
@@ -43,8 +45,16 @@ extern FVec *fvec_allocate(int nnz);
  */
 extern FVec *fvec_from_pairs(int32 *indexes, float4 *values, int n);
 
-/* Check an fvec read from untrusted bytes; ereport(ERROR) on any defect. */
-extern void fvec_validate(const FVec *v);
+/* The grow() of fvec_parse_text() in the backend: palloc, huge allowed. */
+extern void *fvec_parse_grow(void *ptr, size_t size, void *arg);
+
+/*
+ * Raise the error for a failed fvec_parse_text() of input; never returns.
+ * For model input too, whose weights are written in fvec syntax.
+ */
+extern void fvec_report_parse_error(FVecParseStatus status,
+									const FVecParseResult *parsed,
+									const char *input) pg_attribute_noreturn();
 
 /* Text I/O, callable from other types' I/O (model weights use fvec syntax). */
 extern Datum pglearn_fvec_in(PG_FUNCTION_ARGS);
