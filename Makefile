@@ -10,6 +10,7 @@ OBJS = \
 	src/tokenize.o \
 	src/features.o \
 	src/model.o \
+	src/model_parse.o \
 	src/solver.o \
 	src/train.o \
 	src/classify.o \

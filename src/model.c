@@ -1,19 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * model.c
- *	  The trained model type: text and binary I/O, validation, content id,
- *	  and the introspection functions model_info() and weights().
- *
- * Text form (one line, keys in this order, weights last):
- *
- *	 format=1 id=9f0c... solver=logreg trained_at="2026-11-25 18:40:00.5+00"
- *	 C=1 epsilon=0.01 ... weights={12:0.5,407:-0.25}
+ *	  The trained model type: text and binary I/O, the content id, and the
+ *	  introspection functions model_info() and weights().
  *
  * Every number is printed in its shortest exact form, so text output parsed
  * back is bit-identical: pg_dump/restore and logical copies keep models.
  * Input checks everything, including that the id matches the content, so a
  * hand-edited model can never be mistaken for another by the score cache.
- * Training lives in train.c and scoring in classify.c.
+ * The text grammar, the binary layout and every check but the id's are
+ * model_parse.c's, in plain C so that they can be fuzzed and unit-tested
+ * without a server; this file owns the errors they turn into, reading
+ * timestamps, the id, and printing.  Training lives in train.c and scoring
+ * in classify.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,7 +25,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
-#include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -35,7 +33,7 @@
 
 #include "fvec.h"
 #include "model.h"
-#include "solver.h"
+#include "model_parse.h"
 
 PG_FUNCTION_INFO_V1(pglearn_model_in);
 PG_FUNCTION_INFO_V1(pglearn_model_out);
@@ -44,45 +42,36 @@ PG_FUNCTION_INFO_V1(pglearn_model_send);
 PG_FUNCTION_INFO_V1(pglearn_model_info);
 PG_FUNCTION_INFO_V1(pglearn_model_weights);
 
-typedef enum ModelFieldType
-{
-	FIELD_ID,
-	FIELD_SOLVER,
-	FIELD_TIMESTAMP,
-	FIELD_FLOAT8,
-	FIELD_INT32
-} ModelFieldType;
-
-typedef struct ModelField
-{
-	const char *name;
-	size_t		offset;
-	ModelFieldType type;
-} ModelField;
-
-/* The header fields in text and binary order; one table drives all I/O. */
-static const ModelField model_fields[] = {
-	{"id", offsetof(Model, id), FIELD_ID},
-	{"solver", offsetof(Model, solver), FIELD_SOLVER},
-	{"trained_at", offsetof(Model, trained_at), FIELD_TIMESTAMP},
-	{"C", offsetof(Model, C), FIELD_FLOAT8},
-	{"epsilon", offsetof(Model, epsilon), FIELD_FLOAT8},
-	{"bias", offsetof(Model, bias), FIELD_FLOAT8},
-	{"weight_pos", offsetof(Model, weight_pos), FIELD_FLOAT8},
-	{"weight_neg", offsetof(Model, weight_neg), FIELD_FLOAT8},
-	{"platt_a", offsetof(Model, platt_a), FIELD_FLOAT8},
-	{"platt_b", offsetof(Model, platt_b), FIELD_FLOAT8},
-	{"bias_weight", offsetof(Model, bias_weight), FIELD_FLOAT8},
-	{"max_iter", offsetof(Model, max_iter), FIELD_INT32},
-	{"iterations", offsetof(Model, iterations), FIELD_INT32},
-	{"converged", offsetof(Model, converged), FIELD_INT32},
-	{"n_pos", offsetof(Model, n_pos), FIELD_INT32},
-	{"n_neg", offsetof(Model, n_neg), FIELD_INT32},
-	{"n_features", offsetof(Model, n_features), FIELD_INT32},
-};
-
-#define NUM_MODEL_FIELDS lengthof(model_fields)
-#define FIELD_PTR(m, f, type) ((type *) ((char *) (m) + (f)->offset))
+/*
+ * model_parse.c's field table addresses a ModelHeader; it serves Model too
+ * because the two lay out their headers identically.
+ */
+#define MODEL_SAME_OFFSET(field) \
+	StaticAssertDecl(offsetof(Model, field) == offsetof(ModelHeader, field), \
+					 "Model and ModelHeader disagree on " #field)
+StaticAssertDecl(sizeof(ModelHeader) == MODEL_HEADER_SIZE,
+				 "ModelHeader is not the size of Model's header");
+MODEL_SAME_OFFSET(magic);
+MODEL_SAME_OFFSET(version);
+MODEL_SAME_OFFSET(solver);
+MODEL_SAME_OFFSET(id);
+MODEL_SAME_OFFSET(trained_at);
+MODEL_SAME_OFFSET(C);
+MODEL_SAME_OFFSET(epsilon);
+MODEL_SAME_OFFSET(bias);
+MODEL_SAME_OFFSET(weight_pos);
+MODEL_SAME_OFFSET(weight_neg);
+MODEL_SAME_OFFSET(platt_a);
+MODEL_SAME_OFFSET(platt_b);
+MODEL_SAME_OFFSET(bias_weight);
+MODEL_SAME_OFFSET(max_iter);
+MODEL_SAME_OFFSET(iterations);
+MODEL_SAME_OFFSET(converged);
+MODEL_SAME_OFFSET(n_pos);
+MODEL_SAME_OFFSET(n_neg);
+MODEL_SAME_OFFSET(n_features);
+MODEL_SAME_OFFSET(nnz);
+MODEL_SAME_OFFSET(reserved);
 
 Model *
 model_allocate(int nnz)
@@ -124,21 +113,6 @@ model_set_id(Model *m)
 	m->id = model_compute_id(m);
 }
 
-const char *
-model_solver_name(int solver)
-{
-	switch (solver)
-	{
-		case SOLVER_LOGREG:
-			return "logreg";
-		case SOLVER_SVM:
-			return "svm";
-		case SOLVER_PA:
-			return "pa";
-	}
-	return NULL;
-}
-
 double
 model_probability(const Model *m, double margin)
 {
@@ -160,42 +134,109 @@ model_invalid(bool binary, const char *what)
 }
 
 /*
- * Check every invariant of a model built from untrusted input.  The
- * weights are checked by the fvec rules they share.
+ * Raise the error for a model_parse_text() or model_decode_binary() that
+ * failed; 'binary' says which.  Never returns.
  */
 static void
-model_validate(const Model *m, bool binary)
+model_report_parse_error(ModelParseStatus status, const ModelParseResult *r, bool binary)
 {
-	const float4 *weights = MODEL_WEIGHTS(m);
-	int			i;
-
-	if (model_solver_name(m->solver) == NULL)
-		model_invalid(binary, psprintf("unknown solver %d", m->solver));
-	if (TIMESTAMP_NOT_FINITE(m->trained_at))
-		model_invalid(binary, "trained_at is not finite");
-	for (i = 0; i < (int) NUM_MODEL_FIELDS; i++)
+	switch (status)
 	{
-		const ModelField *f = &model_fields[i];
+		case MODEL_PARSE_OK:
+			break;
+		case MODEL_PARSE_EXPECTED_KEY:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid text model: expected \"%s=\" at \"%.20s\"", r->key, r->at),
+					 errhint("Model text is produced by pglearn itself; keys come in a fixed order.")));
+			break;
+		case MODEL_PARSE_UNTERMINATED:
+			model_invalid(binary, psprintf("unterminated quoted value for %s", r->key));
+			break;
+		case MODEL_PARSE_EMPTY_VALUE:
+			model_invalid(binary, psprintf("empty value for %s", r->key));
+			break;
+		case MODEL_PARSE_BAD_INTEGER:
+			model_invalid(binary, psprintf("bad integer \"%s\" for %s", r->value, r->key));
+			break;
+		case MODEL_PARSE_BAD_ID:
+			model_invalid(binary, psprintf("bad id \"%s\"", r->value));
+			break;
+		case MODEL_PARSE_UNKNOWN_SOLVER:
+			model_invalid(binary, psprintf("unknown solver \"%s\"", r->value));
+			break;
+		case MODEL_PARSE_BAD_TIMESTAMP:
+			/* model_read_timestamp() raises timestamptz_in's error instead */
+			break;
+		case MODEL_PARSE_BAD_NUMBER:
+			model_invalid(binary, psprintf("bad number \"%s\" for %s", r->value, r->key));
+			break;
+		case MODEL_PARSE_EXPECTED_WEIGHTS:
+			model_invalid(binary, "expected \"weights=\" after the header");
+			break;
+		case MODEL_PARSE_WEIGHTS:
+			fvec_report_parse_error(r->weights_status, &r->weights_parsed, r->weights_text);
+			break;
+		case MODEL_PARSE_TRUNCATED:
+			model_invalid(binary, "truncated data");
+			break;
+		case MODEL_PARSE_COUNT_RANGE:
+			model_invalid(binary, psprintf("weight count %d out of range", r->header.nnz));
+			break;
+		case MODEL_PARSE_LENGTH:
+			model_invalid(binary, psprintf("expected %d bytes of weights, got %d",
+										   r->header.nnz * 8, (int) r->weight_bytes));
+			break;
+		case MODEL_PARSE_VERSION:
+			ereport(ERROR,
+					(errcode(binary ? ERRCODE_INVALID_BINARY_REPRESENTATION :
+							 ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("unsupported model format version %lld", (long long) r->version),
+					 errdetail("This version of pglearn reads model format version %d.", MODEL_FORMAT_VERSION),
+					 errhint("Upgrade the pglearn extension, or retrain the model.")));
+			break;
+		case MODEL_INVALID_SOLVER:
+			model_invalid(binary, psprintf("unknown solver %d", r->header.solver));
+			break;
+		case MODEL_INVALID_TRAINED_AT:
+			model_invalid(binary, "trained_at is not finite");
+			break;
+		case MODEL_INVALID_NOT_FINITE:
+			model_invalid(binary, psprintf("%s is not finite", r->field->name));
+			break;
+		case MODEL_INVALID_NEGATIVE:
+			model_invalid(binary, psprintf("%s is negative", r->field->name));
+			break;
+		case MODEL_INVALID_NOT_POSITIVE:
+			model_invalid(binary, "C, epsilon and class weights must be positive and bias non-negative");
+			break;
+		case MODEL_INVALID_CONVERGED:
+			model_invalid(binary, "converged must be 0 or 1");
+			break;
+		case MODEL_INVALID_RESERVED:
+			model_invalid(binary, "reserved field is not zero");
+			break;
+		case MODEL_INVALID_WEIGHT_ORDER:
+			model_invalid(binary, psprintf("weight indexes not strictly increasing at %d", r->bad_index));
+			break;
+		case MODEL_INVALID_WEIGHT_NOT_FINITE:
+			model_invalid(binary, psprintf("weight at index %d is not finite", r->bad_index));
+			break;
+	}
+	elog(ERROR, "unexpected model parse status %d", (int) status);
+}
 
-		if (f->type == FIELD_FLOAT8 && !isfinite(*FIELD_PTR(m, f, float8)))
-			model_invalid(binary, psprintf("%s is not finite", f->name));
-		if (f->type == FIELD_INT32 && *FIELD_PTR(m, f, int32) < 0)
-			model_invalid(binary, psprintf("%s is negative", f->name));
-	}
-	if (!(m->C > 0) || !(m->epsilon > 0) || m->bias < 0 ||
-		!(m->weight_pos > 0) || !(m->weight_neg > 0))
-		model_invalid(binary, "C, epsilon and class weights must be positive and bias non-negative");
-	if (m->converged > 1)
-		model_invalid(binary, "converged must be 0 or 1");
-	if (m->reserved != 0)
-		model_invalid(binary, "reserved field is not zero");
-	for (i = 0; i < m->nnz; i++)
-	{
-		if (m->indexes[i] < 0 || (i > 0 && m->indexes[i] <= m->indexes[i - 1]))
-			model_invalid(binary, psprintf("weight indexes not strictly increasing at %d", m->indexes[i]));
-		if (!isfinite(weights[i]))
-			model_invalid(binary, psprintf("weight at index %d is not finite", m->indexes[i]));
-	}
+/*
+ * Give a model that passed model_parse.c's checks its header, then check
+ * its id, last as always: only a model exactly as trained gets in.
+ */
+static void
+model_accept(Model *m, const ModelHeader *header, bool binary)
+{
+	/* all but the varlena header, which model_allocate() set */
+	memcpy((char *) m + offsetof(Model, magic),
+		   (const char *) header + offsetof(ModelHeader, magic),
+		   MODEL_HEADER_SIZE - offsetof(Model, magic));
 	if (model_compute_id(m) != m->id)
 		ereport(ERROR,
 				(errcode(binary ? ERRCODE_INVALID_BINARY_REPRESENTATION :
@@ -203,19 +244,6 @@ model_validate(const Model *m, bool binary)
 				 errmsg("invalid %s model: id does not match its content", binary ? "binary" : "text"),
 				 errdetail("The model was modified after training or is corrupt."),
 				 errhint("Models cannot be edited by hand; train a new one.")));
-}
-
-/* Check the format version before reading anything that depends on it. */
-static void
-model_check_version(int64 version, bool binary)
-{
-	if (version != MODEL_FORMAT_VERSION)
-		ereport(ERROR,
-				(errcode(binary ? ERRCODE_INVALID_BINARY_REPRESENTATION :
-						 ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("unsupported model format version %lld", (long long) version),
-				 errdetail("This version of pglearn reads model format version %d.", MODEL_FORMAT_VERSION),
-				 errhint("Upgrade the pglearn extension, or retrain the model.")));
 }
 
 static void
@@ -247,21 +275,21 @@ model_append_field(StringInfo buf, const Model *m, const ModelField *f, bool jso
 
 	switch (f->type)
 	{
-		case FIELD_ID:
+		case MODEL_FIELD_ID:
 			appendStringInfo(buf, "%s%016llx%s", quote, (unsigned long long) m->id, quote);
 			break;
-		case FIELD_SOLVER:
+		case MODEL_FIELD_SOLVER:
 			appendStringInfo(buf, "%s%s%s", quote, model_solver_name(m->solver), quote);
 			break;
-		case FIELD_TIMESTAMP:
+		case MODEL_FIELD_TIMESTAMP:
 			model_format_timestamp(m->trained_at, buf);
 			break;
-		case FIELD_FLOAT8:
-			double_to_shortest_decimal_buf(*FIELD_PTR(m, f, float8), number);
+		case MODEL_FIELD_FLOAT8:
+			double_to_shortest_decimal_buf(*MODEL_FIELD_PTR(m, f, float8), number);
 			appendStringInfoString(buf, number);
 			break;
-		case FIELD_INT32:
-			appendStringInfo(buf, "%d", *FIELD_PTR(m, f, int32));
+		case MODEL_FIELD_INT32:
+			appendStringInfo(buf, "%d", *MODEL_FIELD_PTR(m, f, int32));
 			break;
 	}
 }
@@ -276,7 +304,7 @@ pglearn_model_out(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "format=%d", m->version);
-	for (i = 0; i < (int) NUM_MODEL_FIELDS; i++)
+	for (i = 0; i < (int) MODEL_NUM_FIELDS; i++)
 	{
 		appendStringInfo(&buf, " %s=", model_fields[i].name);
 		model_append_field(&buf, m, &model_fields[i], false);
@@ -292,235 +320,83 @@ pglearn_model_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(buf.data);
 }
 
-/*
- * Read "key=" at *p, demanding the expected key; return the start of the
- * value and leave *p after it.  Values end at a space, except a quoted
- * timestamp.
- */
-static char *
-model_read_value(char **p, const char *key)
+/* The backend's timestamp reader for model_parse_text(): raises, never fails. */
+static int
+model_read_timestamp(const char *text, int64_t *result, void *arg)
 {
-	size_t		keylen = strlen(key);
-	char	   *value;
-
-	while (**p == ' ')
-		(*p)++;
-	if (strncmp(*p, key, keylen) != 0 || (*p)[keylen] != '=')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid text model: expected \"%s=\" at \"%.20s\"", key, *p),
-				 errhint("Model text is produced by pglearn itself; keys come in a fixed order.")));
-	*p += keylen + 1;
-	value = *p;
-	if (**p == '"')
-	{
-		value = ++(*p);
-		while (**p && **p != '"')
-			(*p)++;
-		if (**p != '"')
-			model_invalid(false, psprintf("unterminated quoted value for %s", key));
-	}
-	else
-	{
-		while (**p && **p != ' ')
-			(*p)++;
-	}
-	if (**p)
-		*(*p)++ = '\0';
-	if (*value == '\0')
-		model_invalid(false, psprintf("empty value for %s", key));
-	return value;
+	*result = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+													  CStringGetDatum(text),
+													  ObjectIdGetDatum(InvalidOid),
+													  Int32GetDatum(-1)));
+	return 1;
 }
 
-static int64
-model_parse_integer(const char *value, const char *key, int64 min, int64 max)
-{
-	char	   *end;
-	long long	v;
-
-	errno = 0;
-	v = strtoll(value, &end, 10);
-	if (*end != '\0' || errno != 0 || v < min || v > max)
-		model_invalid(false, psprintf("bad integer \"%s\" for %s", value, key));
-	return v;
-}
-
+/* Text input; the grammar is model_parse.c's. */
 Datum
 pglearn_model_in(PG_FUNCTION_ARGS)
 {
 	char	   *input = pstrdup(PG_GETARG_CSTRING(0));
-	char	   *p = input;
-	Model		header;
-	FVec	   *weights;
+	ModelParseResult r;
+	ModelParseStatus status;
 	Model	   *m;
-	int			i;
 
-	memset(&header, 0, sizeof(header));
-	model_check_version(model_parse_integer(model_read_value(&p, "format"), "format",
-											PG_INT32_MIN, PG_INT32_MAX), false);
+	/* the weights are read as an fvec, so an fvec's limit applies */
+	status = model_parse_text(input, FVEC_MAX_NNZ, fvec_parse_grow, NULL,
+							  model_read_timestamp, NULL, &r);
+	if (status != MODEL_PARSE_OK)
+		model_report_parse_error(status, &r, false);
 
-	for (i = 0; i < (int) NUM_MODEL_FIELDS; i++)
-	{
-		const ModelField *f = &model_fields[i];
-		char	   *value = model_read_value(&p, f->name);
-		char	   *end;
-		int			solver;
-
-		switch (f->type)
-		{
-			case FIELD_ID:
-				errno = 0;
-				header.id = strtoull(value, &end, 16);
-				if (*end != '\0' || errno != 0 || strlen(value) != 16)
-					model_invalid(false, psprintf("bad id \"%s\"", value));
-				break;
-			case FIELD_SOLVER:
-				for (solver = SOLVER_LOGREG; solver <= SOLVER_PA; solver++)
-					if (strcmp(value, model_solver_name(solver)) == 0)
-						break;
-				if (solver > SOLVER_PA)
-					model_invalid(false, psprintf("unknown solver \"%s\"", value));
-				header.solver = solver;
-				break;
-			case FIELD_TIMESTAMP:
-				header.trained_at =
-					DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
-															CStringGetDatum(value),
-															ObjectIdGetDatum(InvalidOid),
-															Int32GetDatum(-1)));
-				break;
-			case FIELD_FLOAT8:
-				errno = 0;
-				*FIELD_PTR(&header, f, float8) = strtod(value, &end);
-				if (*end != '\0' || end == value)
-					model_invalid(false, psprintf("bad number \"%s\" for %s", value, f->name));
-				break;
-			case FIELD_INT32:
-				*FIELD_PTR(&header, f, int32) =
-					(int32) model_parse_integer(value, f->name, 0, PG_INT32_MAX);
-				break;
-		}
-	}
-
-	/* the rest is the weights, in fvec syntax */
-	while (*p == ' ')
-		p++;
-	if (strncmp(p, "weights=", 8) != 0)
-		model_invalid(false, "expected \"weights=\" after the header");
-	weights = DatumGetFVec(DirectFunctionCall1(pglearn_fvec_in, CStringGetDatum(p + 8)));
-
-	m = model_allocate(weights->nnz);
-	memcpy(((char *) m) + offsetof(Model, solver), ((char *) &header) + offsetof(Model, solver),
-		   MODEL_HEADER_SIZE - offsetof(Model, solver));
-	m->nnz = weights->nnz;
-	memcpy(m->indexes, weights->indexes, sizeof(int32) * m->nnz);
-	memcpy(MODEL_WEIGHTS(m), FVEC_VALUES(weights), sizeof(float4) * m->nnz);
-	model_validate(m, false);
+	m = model_allocate(r.header.nnz);
+	memcpy(m->indexes, r.indexes, sizeof(int32) * m->nnz);
+	memcpy(MODEL_WEIGHTS(m), r.weights, sizeof(float4) * m->nnz);
+	model_accept(m, &r.header, false);
 	PG_RETURN_POINTER(m);
 }
 
-/*
- * Binary form: int32 format version, the header fields in table order
- * (ids and timestamps as int64, floats as float8, solver as int32), int32
- * nnz, the indexes, then the float4 weights.
- */
+/* Binary output; the layout is model_parse.h's. */
 Datum
 pglearn_model_send(PG_FUNCTION_ARGS)
 {
 	Model	   *m = PG_GETARG_MODEL_P(0);
-	float4	   *weights = MODEL_WEIGHTS(m);
-	StringInfoData buf;
-	int			i;
+	ModelHeader header;
+	Size		size = MODEL_BINARY_SIZE(m->nnz);
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + size);
 
-	pq_begintypsend(&buf);
-	pq_sendint32(&buf, m->version);
-	for (i = 0; i < (int) NUM_MODEL_FIELDS; i++)
-	{
-		const ModelField *f = &model_fields[i];
-
-		switch (f->type)
-		{
-			case FIELD_ID:
-			case FIELD_TIMESTAMP:
-				pq_sendint64(&buf, *FIELD_PTR(m, f, int64));
-				break;
-			case FIELD_FLOAT8:
-				pq_sendfloat8(&buf, *FIELD_PTR(m, f, float8));
-				break;
-			case FIELD_SOLVER:
-			case FIELD_INT32:
-				pq_sendint32(&buf, *FIELD_PTR(m, f, int32));
-				break;
-		}
-	}
-	pq_sendint32(&buf, m->nnz);
-	for (i = 0; i < m->nnz; i++)
-		pq_sendint32(&buf, m->indexes[i]);
-	for (i = 0; i < m->nnz; i++)
-		pq_sendfloat4(&buf, weights[i]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	memcpy(&header, m, MODEL_HEADER_SIZE);
+	SET_VARSIZE(result, VARHDRSZ + size);
+	model_encode_binary((unsigned char *) VARDATA(result), &header,
+						m->indexes, MODEL_WEIGHTS(m));
+	PG_RETURN_BYTEA_P(result);
 }
 
+/* Binary weights are decoded straight into the model that will be returned. */
 static void
-model_need_bytes(StringInfo buf, Size n)
+model_recv_alloc(int n, int32_t **indexes, float **weights, void *arg)
 {
-	if ((Size) (buf->len - buf->cursor) < n)
-		model_invalid(true, "truncated data");
+	Model	  **m = (Model **) arg;
+
+	*m = model_allocate(n);
+	*indexes = (*m)->indexes;
+	*weights = MODEL_WEIGHTS(*m);
 }
 
+/* Binary input; the layout is model_parse.h's. */
 Datum
 pglearn_model_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	Model		header;
-	Model	   *m;
-	float4	   *weights;
-	int32		nnz;
-	int			i;
+	ModelParseResult r;
+	ModelParseStatus status;
+	Model	   *m = NULL;
 
-	memset(&header, 0, sizeof(header));
-	model_need_bytes(buf, 4);
-	model_check_version(pq_getmsgint(buf, 4), true);
-	for (i = 0; i < (int) NUM_MODEL_FIELDS; i++)
-	{
-		const ModelField *f = &model_fields[i];
-
-		switch (f->type)
-		{
-			case FIELD_ID:
-			case FIELD_TIMESTAMP:
-				model_need_bytes(buf, 8);
-				*FIELD_PTR(&header, f, int64) = pq_getmsgint64(buf);
-				break;
-			case FIELD_FLOAT8:
-				model_need_bytes(buf, 8);
-				*FIELD_PTR(&header, f, float8) = pq_getmsgfloat8(buf);
-				break;
-			case FIELD_SOLVER:
-			case FIELD_INT32:
-				model_need_bytes(buf, 4);
-				*FIELD_PTR(&header, f, int32) = pq_getmsgint(buf, 4);
-				break;
-		}
-	}
-	model_need_bytes(buf, 4);
-	nnz = pq_getmsgint(buf, 4);
-	if (nnz < 0 || nnz > MODEL_MAX_NNZ)
-		model_invalid(true, psprintf("weight count %d out of range", nnz));
-	if ((Size) (buf->len - buf->cursor) != (Size) nnz * 8)
-		model_invalid(true, psprintf("expected %d bytes of weights, got %d",
-									 nnz * 8, buf->len - buf->cursor));
-
-	m = model_allocate(nnz);
-	memcpy(((char *) m) + offsetof(Model, solver), ((char *) &header) + offsetof(Model, solver),
-		   MODEL_HEADER_SIZE - offsetof(Model, solver));
-	m->nnz = nnz;
-	weights = MODEL_WEIGHTS(m);
-	for (i = 0; i < nnz; i++)
-		m->indexes[i] = pq_getmsgint(buf, 4);
-	for (i = 0; i < nnz; i++)
-		weights[i] = pq_getmsgfloat4(buf);
-	model_validate(m, true);
+	status = model_decode_binary((const unsigned char *) buf->data + buf->cursor,
+								 buf->len - buf->cursor, MODEL_MAX_NNZ,
+								 model_recv_alloc, &m, &r);
+	if (status != MODEL_PARSE_OK)
+		model_report_parse_error(status, &r, true);
+	model_accept(m, &r.header, true);
+	/* the whole message is the value; callers check that it was consumed */
+	buf->cursor = buf->len;
 	PG_RETURN_POINTER(m);
 }
 
@@ -534,7 +410,7 @@ pglearn_model_info(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"format\": %d", m->version);
-	for (i = 0; i < (int) NUM_MODEL_FIELDS; i++)
+	for (i = 0; i < (int) MODEL_NUM_FIELDS; i++)
 	{
 		appendStringInfo(&buf, ", \"%s\": ", model_fields[i].name);
 		model_append_field(&buf, m, &model_fields[i], true);

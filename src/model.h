@@ -18,9 +18,9 @@
 #include "fmgr.h"
 #include "datatype/timestamp.h"
 
-#define MODEL_MAGIC				0x504c4d4c	/* "PLML" */
-#define MODEL_FORMAT_VERSION	1
+#include "model_parse.h"		/* MODEL_MAGIC, MODEL_FORMAT_VERSION, the fields */
 
+/* Its header is mirrored field for field by model_parse.h's ModelHeader. */
 typedef struct Model
 {
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
@@ -63,9 +63,6 @@ extern Model *model_allocate(int nnz);
 
 /* Compute and store m->id from the model's content. */
 extern void model_set_id(Model *m);
-
-/* Name of a solver kind ("logreg", "svm", "pa"), or NULL if unknown. */
-extern const char *model_solver_name(int solver);
 
 /* Probability of +1 for a margin under the model's calibration. */
 extern double model_probability(const Model *m, double margin);
