@@ -18,6 +18,7 @@ sources_for() {
 	case "$1" in
 		tokenize) echo src/tokenize.c ;;
 		fvec) echo src/fvec_parse.c ;;
+		model) echo src/model_parse.c src/fvec_parse.c ;;
 		parsers) echo crawler/charset.c crawler/extract.c crawler/feed.c crawler/robots.c crawler/util.c ;;
 		tsv) echo crawler/add_tsv.c crawler/util.c ;;
 	esac
