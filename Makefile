@@ -55,7 +55,7 @@ crawler-clean:
 UNIT_CC ?= $(CC)
 UNIT_CFLAGS = -O1 -g -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -iquote src
-UNIT_TESTS = t/unit/build/test_tokenize t/unit/build/test_solver
+UNIT_TESTS = t/unit/build/test_tokenize t/unit/build/test_solver t/unit/build/test_serial
 
 t/unit/build/test_tokenize: t/unit/test_tokenize.c src/tokenize.c src/tokenize.h
 	@mkdir -p t/unit/build
@@ -64,6 +64,11 @@ t/unit/build/test_tokenize: t/unit/test_tokenize.c src/tokenize.c src/tokenize.h
 t/unit/build/test_solver: t/unit/test_solver.c src/solver.c src/solver.h
 	@mkdir -p t/unit/build
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ t/unit/test_solver.c src/solver.c -lm
+
+t/unit/build/test_serial: t/unit/test_serial.c src/model_parse.c src/model_parse.h \
+		src/fvec_parse.c src/fvec_parse.h src/wire.h src/solver.h
+	@mkdir -p t/unit/build
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ t/unit/test_serial.c src/model_parse.c src/fvec_parse.c -lm
 
 .PHONY: unit
 unit: $(UNIT_TESTS)
