@@ -57,16 +57,16 @@ UNIT_CFLAGS = -O1 -g -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-re
 	-fno-omit-frame-pointer -iquote src
 UNIT_TESTS = t/unit/build/test_tokenize t/unit/build/test_solver t/unit/build/test_serial
 
-t/unit/build/test_tokenize: t/unit/test_tokenize.c src/tokenize.c src/tokenize.h
+t/unit/build/test_tokenize: t/unit/test_tokenize.c src/tokenize.c src/tokenize.h t/lib/tap.h
 	@mkdir -p t/unit/build
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ t/unit/test_tokenize.c src/tokenize.c -lm
 
-t/unit/build/test_solver: t/unit/test_solver.c src/solver.c src/solver.h
+t/unit/build/test_solver: t/unit/test_solver.c src/solver.c src/solver.h t/lib/tap.h
 	@mkdir -p t/unit/build
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ t/unit/test_solver.c src/solver.c -lm
 
 t/unit/build/test_serial: t/unit/test_serial.c src/model_parse.c src/model_parse.h \
-		src/fvec_parse.c src/fvec_parse.h src/wire.h src/solver.h
+		src/fvec_parse.c src/fvec_parse.h src/wire.h src/solver.h t/lib/parse_alloc.h t/lib/tap.h
 	@mkdir -p t/unit/build
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ t/unit/test_serial.c src/model_parse.c src/fvec_parse.c -lm
 

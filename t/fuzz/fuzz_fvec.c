@@ -24,32 +24,13 @@
 #include <string.h>
 
 #include "fvec_parse.h"
+#include "../lib/parse_alloc.h"
 
 /*
  * The backend passes FVEC_MAX_NNZ (64M); a small limit lets inputs of a few
  * kilobytes reach it, in both forms.
  */
 #define MAX_ENTRIES 1000
-
-static void *
-grow(void *ptr, size_t size, void *arg)
-{
-	void	   *p = realloc(ptr, size);
-
-	(void) arg;
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-static void
-alloc_entries(int n, int32_t **indexes, float **values, void *arg)
-{
-	(void) arg;
-	/* a byte more, since malloc(0) may return NULL */
-	*indexes = grow(NULL, sizeof(int32_t) * (size_t) n + 1, NULL);
-	*values = grow(NULL, sizeof(float) * (size_t) n + 1, NULL);
-}
 
 static void
 check_entries(int n, const int32_t *indexes, const float *values)
@@ -74,7 +55,7 @@ static void
 check_text_round_trip(int n, const int32_t *indexes, const float *values)
 {
 	size_t		cap = 3 + (size_t) n * 32;	/* braces, NUL */
-	char	   *text = malloc(cap);
+	char	   *text = test_grow(NULL, cap, NULL);
 	size_t		len = 0;
 	FVecParseResult again;
 
@@ -84,7 +65,7 @@ check_text_round_trip(int n, const int32_t *indexes, const float *values)
 						indexes[i], (double) values[i]);
 	snprintf(text + len, cap - len, "}");
 
-	if (fvec_parse_text(text, MAX_ENTRIES, grow, NULL, &again) != FVEC_PARSE_OK ||
+	if (fvec_parse_text(text, MAX_ENTRIES, test_grow, NULL, &again) != FVEC_PARSE_OK ||
 		!same_entries(n, indexes, values, again.n, again.indexes, again.values))
 		abort();
 	free(again.indexes);
@@ -97,11 +78,11 @@ static unsigned char *
 check_binary_round_trip(int n, const int32_t *indexes, const float *values)
 {
 	size_t		size = FVEC_BINARY_SIZE(n);
-	unsigned char *bytes = malloc(size);
+	unsigned char *bytes = test_grow(NULL, size, NULL);
 	FVecRecvResult again;
 
 	fvec_encode_binary(bytes, n, indexes, values);
-	if (fvec_decode_binary(bytes, size, MAX_ENTRIES, alloc_entries, NULL, &again) != FVEC_RECV_OK ||
+	if (fvec_decode_binary(bytes, size, MAX_ENTRIES, test_alloc_entries, NULL, &again) != FVEC_RECV_OK ||
 		!same_entries(n, indexes, values, again.n, again.indexes, again.values))
 		abort();
 	free(again.indexes);
@@ -112,12 +93,10 @@ check_binary_round_trip(int n, const int32_t *indexes, const float *values)
 static void
 fuzz_text(const uint8_t *data, size_t size)
 {
-	char	   *input = malloc(size + 1);
+	char	   *input = test_cstring(data, size);
 	FVecParseResult r;
 
-	memcpy(input, data, size);
-	input[size] = '\0';
-	if (fvec_parse_text(input, MAX_ENTRIES, grow, NULL, &r) == FVEC_PARSE_OK)
+	if (fvec_parse_text(input, MAX_ENTRIES, test_grow, NULL, &r) == FVEC_PARSE_OK)
 	{
 		check_entries(r.n, r.indexes, r.values);
 		check_text_round_trip(r.n, r.indexes, r.values);
@@ -135,7 +114,7 @@ fuzz_binary(const uint8_t *data, size_t size)
 	FVecRecvStatus status;
 	unsigned char *again;
 
-	status = fvec_decode_binary(data, size, MAX_ENTRIES, alloc_entries, NULL, &r);
+	status = fvec_decode_binary(data, size, MAX_ENTRIES, test_alloc_entries, NULL, &r);
 	switch (status)
 	{
 		case FVEC_RECV_OK:

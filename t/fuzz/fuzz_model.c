@@ -31,32 +31,13 @@
 #include <string.h>
 
 #include "model_parse.h"
+#include "../lib/parse_alloc.h"
 
 /*
  * The backend passes FVEC_MAX_NNZ or MODEL_MAX_NNZ (64M); a small limit
  * lets inputs of a few kilobytes reach it.
  */
 #define MAX_WEIGHTS 1000
-
-static void *
-grow(void *ptr, size_t size, void *arg)
-{
-	void	   *p = realloc(ptr, size);
-
-	(void) arg;
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-static void
-alloc_weights(int n, int32_t **indexes, float **weights, void *arg)
-{
-	(void) arg;
-	/* a byte more, since malloc(0) may return NULL */
-	*indexes = grow(NULL, sizeof(int32_t) * (size_t) n + 1, NULL);
-	*weights = grow(NULL, sizeof(float) * (size_t) n + 1, NULL);
-}
 
 /*
  * Stands in for timestamptz_in: "infinity" and "-infinity" as PostgreSQL
@@ -99,7 +80,7 @@ static char *
 write_text(const ModelHeader *h, const int32_t *indexes, const float *weights)
 {
 	size_t		cap = 2048 + (size_t) h->nnz * 32;
-	char	   *text = malloc(cap);
+	char	   *text = test_grow(NULL, cap, NULL);
 	size_t		len = 0;
 
 	len += snprintf(text + len, cap - len, "format=%d", h->version);
@@ -153,7 +134,7 @@ check_accepted(const ModelParseResult *r)
 {
 	ModelParseResult again;
 	size_t		size = MODEL_BINARY_SIZE(r->header.nnz);
-	unsigned char *bytes = malloc(size);
+	unsigned char *bytes = test_grow(NULL, size, NULL);
 	char	   *text;
 
 	if (r->header.nnz < 0 || r->header.nnz > MAX_WEIGHTS ||
@@ -161,7 +142,7 @@ check_accepted(const ModelParseResult *r)
 		abort();
 
 	model_encode_binary(bytes, &r->header, r->indexes, r->weights);
-	if (model_decode_binary(bytes, size, MAX_WEIGHTS, alloc_weights, NULL, &again) != MODEL_PARSE_OK ||
+	if (model_decode_binary(bytes, size, MAX_WEIGHTS, test_alloc_entries, NULL, &again) != MODEL_PARSE_OK ||
 		!same_model(r, &again))
 		abort();
 	free(again.indexes);
@@ -169,7 +150,7 @@ check_accepted(const ModelParseResult *r)
 	free(bytes);
 
 	text = write_text(&r->header, r->indexes, r->weights);
-	if (model_parse_text(text, MAX_WEIGHTS, grow, NULL, read_timestamp, NULL, &again) != MODEL_PARSE_OK ||
+	if (model_parse_text(text, MAX_WEIGHTS, test_grow, NULL, read_timestamp, NULL, &again) != MODEL_PARSE_OK ||
 		!same_model(r, &again))
 		abort();
 	free(again.weights_parsed.indexes);
@@ -256,13 +237,11 @@ check_rejected(ModelParseStatus status, const ModelParseResult *r)
 static void
 fuzz_text(const uint8_t *data, size_t size)
 {
-	char	   *input = malloc(size + 1);
+	char	   *input = test_cstring(data, size);
 	ModelParseResult r;
 	ModelParseStatus status;
 
-	memcpy(input, data, size);
-	input[size] = '\0';
-	status = model_parse_text(input, MAX_WEIGHTS, grow, NULL, read_timestamp, NULL, &r);
+	status = model_parse_text(input, MAX_WEIGHTS, test_grow, NULL, read_timestamp, NULL, &r);
 	if (status == MODEL_PARSE_OK)
 		check_accepted(&r);
 	else
@@ -279,11 +258,11 @@ fuzz_binary(const uint8_t *data, size_t size)
 	ModelParseStatus status;
 	unsigned char *again;
 
-	status = model_decode_binary(data, size, MAX_WEIGHTS, alloc_weights, NULL, &r);
+	status = model_decode_binary(data, size, MAX_WEIGHTS, test_alloc_entries, NULL, &r);
 	if (status == MODEL_PARSE_OK)
 	{
 		check_accepted(&r);
-		again = malloc(size);
+		again = test_grow(NULL, size, NULL);
 		if (MODEL_BINARY_SIZE(r.header.nnz) != size)
 			abort();
 		model_encode_binary(again, &r.header, r.indexes, r.weights);

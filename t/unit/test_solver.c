@@ -26,18 +26,7 @@
 #include <string.h>
 
 #include "solver.h"
-
-static int	n_tests = 0;
-static int	n_failed = 0;
-
-static void
-ok(int cond, const char *desc)
-{
-	n_tests++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n_tests, desc);
-}
+#include "../lib/tap.h"
 
 /* ----------------------------------------------------------------
  *		a tracking allocator, standing in for a memory context
@@ -915,8 +904,5 @@ main(void)
 	test_platt();
 	test_interrupts();
 
-	printf("1..%d\n", n_tests);
-	if (n_failed > 0)
-		printf("# %d of %d tests failed\n", n_failed, n_tests);
-	return n_failed > 0 ? 1 : 0;
+	return tap_finish();
 }

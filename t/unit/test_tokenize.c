@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "tokenize.h"
+#include "../lib/tap.h"
 
 #define MAX_TOKENS_TEXT 8192
 
@@ -32,9 +33,6 @@ typedef struct Collected
 	int			count;
 	int			stop_after;		/* return 1 after this many tokens; 0 never */
 } Collected;
-
-static int	test_number = 0;
-static int	failures = 0;
 
 static int
 collect(void *arg, const char *token, size_t len)
@@ -51,15 +49,6 @@ collect(void *arg, const char *token, size_t len)
 	c->text[c->len] = '\0';
 	c->count++;
 	return (c->stop_after > 0 && c->count >= c->stop_after) ? 1 : 0;
-}
-
-static void
-ok(int passed, const char *description)
-{
-	test_number++;
-	if (!passed)
-		failures++;
-	printf("%sok %d - %s\n", passed ? "" : "not ", test_number, description);
 }
 
 static void
@@ -292,6 +281,5 @@ main(void)
 	test_text();
 	test_url();
 	test_tables();
-	printf("1..%d\n", test_number);
-	return failures == 0 ? 0 : 1;
+	return tap_finish();
 }
