@@ -233,6 +233,7 @@ model_report_parse_error(ModelParseStatus status, const ModelParseResult *r, boo
 static void
 model_accept(Model *m, const ModelHeader *header, bool binary)
 {
+	Assert(m->nnz == header->nnz);
 	/* all but the varlena header, which model_allocate() set */
 	memcpy((char *) m + offsetof(Model, magic),
 		   (const char *) header + offsetof(ModelHeader, magic),

@@ -106,7 +106,7 @@ model_check(const ModelHeader *header, const int32_t *indexes,
 		case FVEC_RECV_NOT_FINITE:
 			return MODEL_INVALID_WEIGHT_NOT_FINITE;
 		default:
-			/* a negative index is out of order too: it is below index 0 */
+			/* a model has always called a negative index out of order too */
 			return MODEL_INVALID_WEIGHT_ORDER;
 	}
 	return MODEL_PARSE_OK;
