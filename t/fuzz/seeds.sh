@@ -25,6 +25,12 @@ seed $fvec/awkward.bin "pglearn.fvec_send(format('{1:%s,2:%s,3:%s,4:%s,5:%s}',
 	(1::float4 / 3)::text, '1e-45', '3.4028235e38', '-0.1', '1.17549435e-38')::pglearn.fvec)"
 seed $fvec/features.bin "pglearn.fvec_send(pglearn.features('https://example.com/pg-tuning?utm_source=x',
 	'Tuning PostgreSQL', 'vacuum, planner, indexes', 12))"
+# 26 entries: past the targets' limit of 20, so mutants reach it from both sides
+article="pglearn.features('https://www.postgresql.org/docs/15/runtime-config-resource.html',
+	'PostgreSQL: Documentation: 15: 20.4. Resource Consumption',
+	'shared_buffers sets the amount of memory the database server uses for shared memory buffers', 12)"
+seed $fvec/article.bin "pglearn.fvec_send($article)"
+psql -X -A -t -d "$db" -c "SELECT $article" | tr -d '\n' >$fvec/article.txt
 
 psql -X -q -d "$db" <<'SQL'
 CREATE TABLE toy (f pglearn.fvec, label int4);
@@ -35,8 +41,13 @@ CREATE TABLE seeds AS
 SELECT name, (SELECT pglearn.train(f, label, params) FROM toy) AS m
 FROM (VALUES ('logreg', '{}'::jsonb), ('svm', '{"solver": "svm"}'), ('pa', '{"solver": "pa", "epochs": 3}'),
              ('params', '{"C": 0.5, "bias": 0, "class_weight": {"1": 2, "-1": 1}}')) p(name, params);
+-- more weights than the targets' limit of 20
+INSERT INTO seeds
+SELECT 'articles', pglearn.train(pglearn.features(url, title, body, 12), label)
+FROM (VALUES ('https://www.postgresql.org/docs/15/indexes.html', 'PostgreSQL: Indexes', 'btree gist gin brin hash', 1),
+             ('https://example.org/football', 'Cup final', 'the match ended two one after extra time', -1)) e(url, title, body, label);
 SQL
-for name in logreg svm pa params; do
+for name in logreg svm pa params articles; do
 	psql -X -A -t -d "$db" -c "SELECT m FROM seeds WHERE name = '$name'" | tr -d '\n' >t/fuzz/corpus/model/$name.txt
 	seed t/fuzz/corpus/model/$name.bin "SELECT pglearn.model_send(m) FROM seeds WHERE name = '$name'"
 done
