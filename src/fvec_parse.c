@@ -165,7 +165,7 @@ fvec_decode_binary(const unsigned char *data, size_t len, int max_entries,
 	result->n = (int32_t) wire_get_uint32(data);
 	if (result->n < 0 || result->n > max_entries)
 		return FVEC_RECV_COUNT_RANGE;
-	/* exactly the entries: a count that promises more than the data holds allocates nothing */
+	/* exactly the entries, so a count the data does not back allocates nothing */
 	result->entry_bytes = len - 4;
 	if (result->entry_bytes != (size_t) result->n * 8)
 		return FVEC_RECV_LENGTH;

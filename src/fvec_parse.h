@@ -5,9 +5,9 @@
  *	  writing its binary form.
  *
  * Plain C with no PostgreSQL headers, so the parsers of this untrusted
- * input can be fuzzed on their own (t/fuzz/fuzz_fvec.c,
- * t/fuzz/fuzz_fvec_recv.c); fvec.c turns their results into values and
- * their failures into ereport()s.  Printing the text form needs
+ * input can be fuzzed and unit-tested on their own (t/fuzz/fuzz_fvec.c,
+ * t/unit/test_serial.c); fvec.c turns their results into values and their
+ * failures into ereport()s.  Printing the text form needs
  * PostgreSQL's shortest-exact float output and stays in fvec.c.
  *
  *-------------------------------------------------------------------------

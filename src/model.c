@@ -305,7 +305,7 @@ pglearn_model_out(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "format=%d", m->version);
-	for (i = 0; i < (int) MODEL_NUM_FIELDS; i++)
+	for (i = 0; i < model_num_fields; i++)
 	{
 		appendStringInfo(&buf, " %s=", model_fields[i].name);
 		model_append_field(&buf, m, &model_fields[i], false);
@@ -411,7 +411,7 @@ pglearn_model_info(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"format\": %d", m->version);
-	for (i = 0; i < (int) MODEL_NUM_FIELDS; i++)
+	for (i = 0; i < model_num_fields; i++)
 	{
 		appendStringInfo(&buf, ", \"%s\": ", model_fields[i].name);
 		model_append_field(&buf, m, &model_fields[i], true);

@@ -25,7 +25,7 @@
 #include "solver.h"
 #include "wire.h"
 
-const ModelField model_fields[MODEL_NUM_FIELDS] = {
+const ModelField model_fields[] = {
 	{"id", offsetof(ModelHeader, id), MODEL_FIELD_ID},
 	{"solver", offsetof(ModelHeader, solver), MODEL_FIELD_SOLVER},
 	{"trained_at", offsetof(ModelHeader, trained_at), MODEL_FIELD_TIMESTAMP},
@@ -44,6 +44,8 @@ const ModelField model_fields[MODEL_NUM_FIELDS] = {
 	{"n_neg", offsetof(ModelHeader, n_neg), MODEL_FIELD_INT32},
 	{"n_features", offsetof(ModelHeader, n_features), MODEL_FIELD_INT32},
 };
+
+const int	model_num_fields = (int) (sizeof(model_fields) / sizeof(model_fields[0]));
 
 /* trained_at values TimestampTz reserves for -infinity and infinity */
 #define TIMESTAMP_NOBEGIN	INT64_MIN
@@ -81,7 +83,7 @@ model_check(const ModelHeader *header, const int32_t *indexes,
 		return MODEL_INVALID_SOLVER;
 	if (header->trained_at == TIMESTAMP_NOBEGIN || header->trained_at == TIMESTAMP_NOEND)
 		return MODEL_INVALID_TRAINED_AT;
-	for (int i = 0; i < MODEL_NUM_FIELDS; i++)
+	for (int i = 0; i < model_num_fields; i++)
 	{
 		const ModelField *f = &model_fields[i];
 
@@ -236,7 +238,7 @@ model_parse_text(char *input, int max_weights,
 		return MODEL_PARSE_VERSION;
 	}
 
-	for (int i = 0; i < MODEL_NUM_FIELDS; i++)
+	for (int i = 0; i < model_num_fields; i++)
 	{
 		const ModelField *f = &model_fields[i];
 
@@ -288,7 +290,7 @@ model_decode_binary(const unsigned char *data, size_t len, int max_weights,
 	if (result->version != MODEL_FORMAT_VERSION)
 		return MODEL_PARSE_VERSION;
 
-	for (int i = 0; i < MODEL_NUM_FIELDS; i++)
+	for (int i = 0; i < model_num_fields; i++)
 	{
 		const ModelField *f = &model_fields[i];
 
@@ -340,7 +342,7 @@ model_encode_binary(unsigned char *out, const ModelHeader *header,
 
 	wire_put_uint32(p, (uint32_t) header->version);
 	p += 4;
-	for (int i = 0; i < MODEL_NUM_FIELDS; i++)
+	for (int i = 0; i < model_num_fields; i++)
 	{
 		const ModelField *f = &model_fields[i];
 

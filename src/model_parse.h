@@ -6,12 +6,11 @@
  *
  * Plain C with no PostgreSQL headers, so the parsers of this untrusted
  * input can be fuzzed and unit-tested on their own (t/fuzz/fuzz_model.c,
- * t/fuzz/fuzz_model_recv.c, t/unit/test_serial.c); model.c turns their
- * results into values and their failures into ereport()s.  Three things
- * stay in model.c because they are PostgreSQL's: reading a timestamp (a
- * callback here), the content id's hash (checked by model.c after
- * everything here passed), and printing the text form (shortest-exact
- * float and timestamp output).
+ * t/unit/test_serial.c); model.c turns their results into values and their
+ * failures into ereport()s.  Three things stay in model.c because they are
+ * PostgreSQL's: reading a timestamp (a callback here), the content id's
+ * hash (checked by model.c after everything here passed), and printing the
+ * text form (shortest-exact float and timestamp output).
  *
  *-------------------------------------------------------------------------
  */
@@ -77,8 +76,8 @@ typedef struct ModelField
  * The header fields after the format version, in the order of the text
  * form, the binary form and model_info(): one table drives all of them.
  */
-#define MODEL_NUM_FIELDS 17
-extern const ModelField model_fields[MODEL_NUM_FIELDS];
+extern const ModelField model_fields[];
+extern const int model_num_fields;
 
 #define MODEL_FIELD_PTR(header, field, type) \
 	((type *) ((char *) (header) + (field)->offset))
@@ -148,8 +147,8 @@ typedef struct ModelParseResult
 
 /*
  * Reads the trained_at value (quotes removed) into *result; returns 0 if
- * it is not a timestamp.  The backend's raises timestamptz_in's own error
- * instead, so it never returns 0.
+ * it is not a timestamp.  The backend's reader raises timestamptz_in's own
+ * error instead, so it never returns 0.
  */
 typedef int (*ModelTimestampFn) (const char *text, int64_t *result, void *arg);
 

@@ -84,7 +84,7 @@ write_text(const ModelHeader *h, const int32_t *indexes, const float *weights)
 	size_t		len = 0;
 
 	len += snprintf(text + len, cap - len, "format=%d", h->version);
-	for (int i = 0; i < MODEL_NUM_FIELDS; i++)
+	for (int i = 0; i < model_num_fields; i++)
 	{
 		const ModelField *f = &model_fields[i];
 
