@@ -18,9 +18,9 @@
  * Two things are the backend's and are stubbed here: timestamps (see
  * read_timestamp()) and the content id, which model.c checks after
  * everything here passed; so the fuzzer reaches "accepted" without forging
- * hashes.  The text written back uses %.17g and %.9g rather than the
- * backend's shortest-exact output (PostgreSQL's), which reads back the
- * same bits just as well.
+ * hashes.  The text written back uses %.17g and %.9g, not the backend's
+ * shortest-exact output (PostgreSQL's own code); both read back as the
+ * same bits.
  *
  *-------------------------------------------------------------------------
  */
