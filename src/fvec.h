@@ -56,7 +56,7 @@ extern void fvec_report_parse_error(FVecParseStatus status,
 									const FVecParseResult *parsed,
 									const char *input) pg_attribute_noreturn();
 
-/* Text I/O, callable from other types' I/O (model weights use fvec syntax). */
+/* Text I/O; model_out prints its weights with fvec_out. */
 extern Datum pglearn_fvec_in(PG_FUNCTION_ARGS);
 extern Datum pglearn_fvec_out(PG_FUNCTION_ARGS);
 

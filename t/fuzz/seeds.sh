@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # t/fuzz/seeds.sh: write the seed corpora of the fvec and model targets
-# (t/fuzz/corpus/fvec/*.bin, t/fuzz/corpus/model/*) from real values:
-# fvec_send of the regression tests' vectors and of features(), and
-# model_out/model_send of models trained on the regression tests' toy data
-# with each solver.  Needs a cluster in PG* with pglearn installed; run it
-# again only when a form changes (the text seeds of fvec are hand-written).
+# (t/fuzz/corpus/fvec/*.bin and article.txt, t/fuzz/corpus/model/*) from
+# real values: fvec_send of the regression tests' vectors and of
+# features(), and model_out/model_send of models trained on the regression
+# tests' toy data with each solver.  Needs a cluster in PG* with pglearn
+# installed; run it again only when a form changes (the other fvec text
+# seeds are hand-written).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 db=pglearn_seeds_$$
