@@ -19,6 +19,8 @@ OBJS = \
 
 # publish() writes to Redis with hiredis (Debian libhiredis-dev)
 SHLIB_LINK += -lhiredis
+# export only what PostgreSQL looks up (src/pglearn.map says why)
+SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pglearn.map
 
 # Released install and update scripts never change; CREATE EXTENSION of the
 # default version (pglearn.control) runs the 0.1 script and the updates.
