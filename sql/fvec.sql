@@ -11,7 +11,7 @@ CREATE TEMP TABLE awkward AS
 SELECT format('{1:%s,2:%s,3:%s,4:%s,5:%s}',
               (1::float4 / 3)::text, '1e-45', '3.4028235e38', '-0.1', '1.17549435e-38')::pglearn.fvec AS v;
 SELECT v FROM awkward;
-SELECT v::text::pglearn.fvec = v AS text_round_trip FROM awkward;
+SELECT v::text::pglearn.fvec OPERATOR(pglearn.=) v AS text_round_trip FROM awkward;
 SELECT pglearn.fvec_send(v) FROM awkward;
 
 -- binary input goes through COPY; recv_fvec() writes a one-column binary
@@ -35,7 +35,7 @@ BEGIN
     RETURN result;
 END
 $$;
-SELECT pg_temp.recv_fvec(pglearn.fvec_send(v)) = v AS binary_round_trip FROM awkward;
+SELECT pg_temp.recv_fvec(pglearn.fvec_send(v)) OPERATOR(pglearn.=) v AS binary_round_trip FROM awkward;
 SELECT pg_temp.recv_fvec(pglearn.fvec_send('{}'));
 SELECT pg_temp.recv_fvec('\x00000001000000073f800000');
 

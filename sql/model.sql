@@ -15,7 +15,7 @@ SELECT index, round(weight::numeric, 4) AS weight FROM pglearn.weights((SELECT m
 SELECT pglearn.model_info(m)->>'id' ~ '^"?[0-9a-f]{16}"?$' AS id_is_hex FROM toy_model;
 
 -- text output reads back bit-identical
-SELECT m::text::pglearn.model = m AS equal,
+SELECT m::text::pglearn.model OPERATOR(pglearn.=) m AS equal,
        m::text::pglearn.model::text = m::text AS text_identical,
        pglearn.model_send(m::text::pglearn.model) = pglearn.model_send(m) AS bytes_identical
 FROM toy_model;
@@ -47,7 +47,7 @@ BEGIN
     RETURN result;
 END
 $$;
-SELECT pg_temp.recv_model(pglearn.model_send(m)) = m AS binary_round_trip,
+SELECT pg_temp.recv_model(pglearn.model_send(m)) OPERATOR(pglearn.=) m AS binary_round_trip,
        pg_temp.recv_model(pglearn.model_send(m))::text = m::text AS binary_text_identical
 FROM toy_model;
 
@@ -85,6 +85,6 @@ FROM toy_model;
 
 -- survives storage in a table (toasted when large) and comparison
 CREATE TEMP TABLE stored AS SELECT m FROM toy_model;
-SELECT s.m = t.m AS stored_equal FROM stored s, toy_model t;
+SELECT s.m OPERATOR(pglearn.=) t.m AS stored_equal FROM stored s, toy_model t;
 
 DROP TABLE toy, toy_model;

@@ -21,11 +21,11 @@ SELECT pglearn.model_info(pglearn.train(f, label, '{"solver": "svm"}'))->'epsilo
 SELECT pglearn.model_info(pglearn.train(f, label, '{"solver": "pa", "epochs": 3}'))->'max_iter' FROM toy;
 
 -- same input, same model, whatever the row order
-SELECT (SELECT pglearn.train(f, label) FROM toy) = (SELECT pglearn.train(f, label ORDER BY random()) FROM toy) AS logreg_same,
-       (SELECT pglearn.train(f, label, '{"solver": "pa"}') FROM toy) =
+SELECT (SELECT pglearn.train(f, label) FROM toy) OPERATOR(pglearn.=) (SELECT pglearn.train(f, label ORDER BY random()) FROM toy) AS logreg_same,
+       (SELECT pglearn.train(f, label, '{"solver": "pa"}') FROM toy) OPERATOR(pglearn.=)
        (SELECT pglearn.train(f, label, '{"solver": "pa"}' ORDER BY f::text DESC) FROM toy) AS pa_same;
 -- a different seed shuffles the online solver differently
-SELECT (SELECT pglearn.train(f, label, '{"solver": "pa", "seed": 1}') FROM toy) =
+SELECT (SELECT pglearn.train(f, label, '{"solver": "pa", "seed": 1}') FROM toy) OPERATOR(pglearn.=)
        (SELECT pglearn.train(f, label, '{"solver": "pa", "seed": 2}') FROM toy) AS seeds_equal;
 
 -- parameters are recorded in the model
@@ -94,9 +94,9 @@ SELECT (SELECT pglearn.train(f, label) FROM big) AS logreg,
 -- ... and gives exactly the serial plan's model
 SET max_parallel_workers_per_gather = 0;
 EXPLAIN (COSTS OFF) SELECT pglearn.train(f, label) FROM big;
-SELECT logreg = (SELECT pglearn.train(f, label) FROM big) AS logreg_equal,
-       svm = (SELECT pglearn.train(f, label, '{"solver": "svm"}') FROM big) AS svm_equal,
-       pa = (SELECT pglearn.train(f, label, '{"solver": "pa"}') FROM big) AS pa_equal,
+SELECT logreg OPERATOR(pglearn.=) (SELECT pglearn.train(f, label) FROM big) AS logreg_equal,
+       svm OPERATOR(pglearn.=) (SELECT pglearn.train(f, label, '{"solver": "svm"}') FROM big) AS svm_equal,
+       pa OPERATOR(pglearn.=) (SELECT pglearn.train(f, label, '{"solver": "pa"}') FROM big) AS pa_equal,
        pglearn.model_info(logreg)->>'n_pos' AS n_pos
 FROM parallel_models;
 RESET max_parallel_workers_per_gather;
