@@ -82,6 +82,15 @@ SELECT pg_temp.recv_model(pglearn.model_send(m) || '\x00'::bytea) FROM toy_model
 SELECT pg_temp.recv_model(set_bit(pglearn.model_send(m), length(pglearn.model_send(m)) * 8 - 1,
                                   1 - get_bit(pglearn.model_send(m), length(pglearn.model_send(m)) * 8 - 1)))
 FROM toy_model;
+-- a trained_at that timestamptz cannot print is refused (the model could
+-- not be dumped); the earliest and latest printable ones read back as text
+SELECT pg_temp.recv_model(overlay(pglearn.model_send(m) placing '\x8000000000000001'::bytea from 17 for 8)) FROM toy_model;
+SELECT pg_temp.recv_model(overlay(pglearn.model_send(m) placing '\xfd0f7cc1411f9fff'::bytea from 17 for 8)) FROM toy_model;
+SELECT pg_temp.recv_model(overlay(pglearn.model_send(m) placing '\x7fffff5bb3b2a000'::bytea from 17 for 8)) FROM toy_model;
+SELECT substring(x::text from 'trained_at="[^"]*"') AS earliest, x::text::pglearn.model::text = x::text AS reads_back
+FROM (SELECT pg_temp.recv_model(overlay(pglearn.model_send(m) placing '\xfd0f7cc1411fa000'::bytea from 17 for 8)) AS x FROM toy_model) e;
+SELECT substring(x::text from 'trained_at="[^"]*"') AS latest, x::text::pglearn.model::text = x::text AS reads_back
+FROM (SELECT pg_temp.recv_model(overlay(pglearn.model_send(m) placing '\x7fffff5bb3b29fff'::bytea from 17 for 8)) AS x FROM toy_model) e;
 
 -- survives storage in a table (toasted when large) and comparison
 CREATE TEMP TABLE stored AS SELECT m FROM toy_model;

@@ -49,6 +49,8 @@ PG_FUNCTION_INFO_V1(pglearn_model_weights);
 #define MODEL_SAME_OFFSET(field) \
 	StaticAssertDecl(offsetof(Model, field) == offsetof(ModelHeader, field), \
 					 "Model and ModelHeader disagree on " #field)
+StaticAssertDecl(MODEL_TIMESTAMP_MIN == MIN_TIMESTAMP && MODEL_TIMESTAMP_END == END_TIMESTAMP,
+				 "model_parse.h's trained_at range is not timestamptz's");
 StaticAssertDecl(sizeof(ModelHeader) == MODEL_HEADER_SIZE,
 				 "ModelHeader is not the size of Model's header");
 MODEL_SAME_OFFSET(magic);
@@ -200,6 +202,9 @@ model_report_parse_error(ModelParseStatus status, const ModelParseResult *r, boo
 			break;
 		case MODEL_INVALID_TRAINED_AT:
 			model_invalid(binary, "trained_at is not finite");
+			break;
+		case MODEL_INVALID_TRAINED_AT_RANGE:
+			model_invalid(binary, "trained_at is out of range");
 			break;
 		case MODEL_INVALID_NOT_FINITE:
 			model_invalid(binary, psprintf("%s is not finite", r->field->name));

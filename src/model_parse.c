@@ -83,6 +83,9 @@ model_check(const ModelHeader *header, const int32_t *indexes,
 		return MODEL_INVALID_SOLVER;
 	if (header->trained_at == TIMESTAMP_NOBEGIN || header->trained_at == TIMESTAMP_NOEND)
 		return MODEL_INVALID_TRAINED_AT;
+	/* a timestamp PostgreSQL cannot print would make the model undumpable */
+	if (header->trained_at < MODEL_TIMESTAMP_MIN || header->trained_at >= MODEL_TIMESTAMP_END)
+		return MODEL_INVALID_TRAINED_AT_RANGE;
 	for (int i = 0; i < model_num_fields; i++)
 	{
 		const ModelField *f = &model_fields[i];

@@ -56,6 +56,13 @@ typedef struct ModelHeader
 	int32_t		reserved;		/* always 0 */
 } ModelHeader;
 
+/*
+ * The range of trained_at: PostgreSQL's MIN_TIMESTAMP (4714-11-24 BC) and
+ * END_TIMESTAMP (294277 AD), which model.c checks at compile time.
+ */
+#define MODEL_TIMESTAMP_MIN		INT64_C(-211813488000000000)
+#define MODEL_TIMESTAMP_END		INT64_C(9223371331200000000)
+
 typedef enum ModelFieldType
 {
 	MODEL_FIELD_ID,
@@ -116,6 +123,8 @@ typedef enum ModelParseStatus
 	/* the checks of model_check(), both forms */
 	MODEL_INVALID_SOLVER,		/* header.solver */
 	MODEL_INVALID_TRAINED_AT,	/* trained_at is +-infinity */
+	MODEL_INVALID_TRAINED_AT_RANGE, /* trained_at outside what timestamptz
+									 * can print */
 	MODEL_INVALID_NOT_FINITE,	/* a float field: field */
 	MODEL_INVALID_NEGATIVE,		/* an integer field: field */
 	MODEL_INVALID_NOT_POSITIVE, /* C, epsilon, class weights <= 0, or bias < 0 */

@@ -225,6 +225,7 @@ check_rejected(ModelParseStatus status, const ModelParseResult *r)
 			break;
 		case MODEL_INVALID_SOLVER:
 		case MODEL_INVALID_TRAINED_AT:
+		case MODEL_INVALID_TRAINED_AT_RANGE:
 		case MODEL_INVALID_NOT_POSITIVE:
 		case MODEL_INVALID_CONVERGED:
 		case MODEL_INVALID_RESERVED:
