@@ -6,6 +6,9 @@
   copy_binary.py model-version IN OUT a model copied out by COPY ... BINARY,
                                       with its format version set to 2
   copy_binary.py model-tamper IN OUT  the same model with its last weight changed
+  copy_binary.py model-bc100000 IN OUT
+                                      the same model "trained in 100000 BC"
+                                      (before what timestamptz can print)
 
 The PGCOPY layout: 11-byte signature, int32 flags, int32 extension length,
 then per row int16 field count and per field int32 length + bytes; -1 ends.
@@ -38,6 +41,10 @@ def main():
             end = start + length
             (w,) = struct.unpack("!f", raw[end - 4:end])
             raw[end - 4:end] = struct.pack("!f", w + 1.0)
+        elif mode == "model-bc100000":
+            # trained_at (int64 microseconds since 2000-01-01) at offset 16
+            us = -(100000 + 2000) * 365 * 86400 * 1000000
+            raw[start + 16:start + 24] = struct.pack("!q", us)
         else:
             sys.exit("unknown mode " + mode)
         open(sys.argv[3], "wb").write(bytes(raw))

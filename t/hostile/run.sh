@@ -240,10 +240,13 @@ expect_error "SQL model" "text model with C edited (id no longer matches)" 22P02
 run_sql "$db" "\\copy (SELECT model FROM pglearn.models WHERE name = 'm' ORDER BY id DESC LIMIT 1) TO '$work/model.copy' WITH (FORMAT binary)" >/dev/null
 python3 t/hostile/copy_binary.py model-version "$work/model.copy" "$work/model_v2.copy"
 python3 t/hostile/copy_binary.py model-tamper "$work/model.copy" "$work/model_tamper.copy"
+python3 t/hostile/copy_binary.py model-bc100000 "$work/model.copy" "$work/model_bc.copy"
 expect_error "SQL model" "binary model of format version 2" 22P03 "unsupported model format version 2" \
 	"CREATE TEMP TABLE t (m pglearn.model); \\copy t FROM '$work/model_v2.copy' WITH (FORMAT binary)"
 expect_error "SQL model" "binary model with a weight changed" 22P03 "id does not match its content" \
 	"CREATE TEMP TABLE t (m pglearn.model); \\copy t FROM '$work/model_tamper.copy' WITH (FORMAT binary)"
+expect_error "SQL model" "binary model trained in 100000 BC (unprintable, so undumpable)" 22P03 "trained_at is out of range" \
+	"CREATE TEMP TABLE t (m pglearn.model); \\copy t FROM '$work/model_bc.copy' WITH (FORMAT binary)"
 
 # --- SQL: names and k ---------------------------------------------------------------
 
