@@ -4,9 +4,12 @@
 # Suites: pg_regress and isolation (make installcheck), the C unit tests
 # under AddressSanitizer/UBSan (t/unit), the TAP tests with their own
 # clusters (t/*.pl: dump/restore, standby, crash), libFuzzer targets for a
-# short fixed budget each (t/fuzz), the accuracy test on the
-# SpamAssassin corpus (t/accuracy.sh), publishing to a real Redis
-# (t/redis/run.sh), and the crawler's tests (crawler/t).
+# short fixed budget each (t/fuzz), SQL fuzzing and the hostile-input
+# catalogue (t/fuzz/sql_inputs.sh, t/hostile), the accuracy test on the
+# SpamAssassin corpus (t/accuracy.sh), memory (t/memory.sh), pg_regress and
+# isolation against an assert-enabled PostgreSQL built from source
+# (t/cassert.sh), publishing to a real Redis (t/redis/run.sh), and the
+# crawler's tests (crawler/t).
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Run it as root on a new machine (it installs its Debian packages); as an
 # ordinary user it needs the packages already and write access to the
@@ -91,6 +94,7 @@ run_suite sql-fuzz bash t/fuzz/sql_inputs.sh
 run_suite hostile bash t/hostile/run.sh
 run_suite accuracy bash t/accuracy.sh
 run_suite memory bash t/memory.sh
+run_suite cassert bash t/cassert.sh
 run_suite redis bash t/redis/run.sh
 run_suite crawler bash crawler/t/run.sh
 
