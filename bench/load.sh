@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/load.sh: scoring throughput and latency under load.  N pgbench
 # clients score random stored e-mails with classify(name, url, title, body)
-# (the newest stored model of that name, looked up and decoded once per
-# statement), first alone (the baseline), then for the same time while
+# (the newest stored model of that name, looked up once per statement and
+# decoded when it is not in the backend's model cache), first alone (the
+# baseline), then for the same time while
 #   (a) `pglearn crawl` inserts pages from the fixture HTTP server
 #       (crawler/t/fixture_server.py on 127.0.0.1) into the same
 #       pglearn.examples, each row scored by the examples_score trigger with
@@ -231,7 +232,7 @@ Data: the SpamAssassin corpus (t/lib/spam_corpus.sh) in \`pglearn.examples\`, $c
 labelled (the train split); \`fit('news')\` stores a model of $model_nnz weights ($model_bytes bytes).
 Scorers: \`pgbench -n -M prepared -c $CLIENTS -j $THREADS -T $SECS\`, one statement per transaction,
 \`SELECT pglearn.classify('news', url, title, body) FROM pglearn.examples WHERE id = :id\` with a random id
-of the corpus rows (\`classify(name, …)\` looks the newest 'news' model up and decodes it once per statement,
+of the corpus rows (\`classify(name, …)\` looks the newest 'news' model up once per statement and decodes it only when its id is not among the backend's two cached models,
 then tokenizes the e-mail). **baseline**: pgbench alone. **load**: the same run while, for the same $SECS s,
 (a) \`pglearn crawl --jobs 8 --per-host 8 --delay 0\` inserts rounds of 200 fresh URLs from
 \`crawler/t/fixture_server.py\` (~12 KB pages, 127.0.0.1) into the same table, every row scored by the
