@@ -320,11 +320,16 @@ print_metric(const char *name, const PGresult *res, int col)
  * Fit the model on pglearn.examples (autocommit: the new row in
  * pglearn.models is the live model at once), rescore the stored scores when
  * they belong to this model, and print one line of cross-validated metrics.
+ *
+ * between_labels: a refit while the person waits for the next article.
+ * Unless --params names "C", it reuses the C the newest model of this name
+ * chose instead of fit()'s default grid (five cross-validations); the first
+ * fit and the one at the end of the session search the grid.
  */
 static bool
-refit(Annotate *a)
+refit(Annotate *a, bool between_labels)
 {
-	const char *params[2] = {a->model, a->params};
+	const char *params[3] = {a->model, a->params, between_labels ? "true" : "false"};
 	PGresult   *res;
 
 	/* a fit can take a while: say what we wait for */
@@ -332,8 +337,13 @@ refit(Annotate *a)
 	fflush(stdout);
 	res = PQexecParams(a->conn,
 					   "SELECT m->>'n', m->>'accuracy', m->>'f1', m->>'roc_auc'"
-					   "  FROM pglearn.fit($1, 'pglearn.examples', $2::jsonb) AS m",
-					   2, NULL, params, NULL, NULL, 0);
+					   "  FROM pglearn.fit($1, 'pglearn.examples',"
+					   "       CASE WHEN $3::bool AND NOT $2::jsonb ? 'C'"
+					   "            THEN $2::jsonb || coalesce((SELECT jsonb_build_object('C', p.params->'C')"
+					   "                                          FROM pglearn.models p WHERE p.name = $1"
+					   "                                         ORDER BY p.id DESC LIMIT 1), '{}')"
+					   "            ELSE $2::jsonb END) AS m",
+					   3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		printf("failed\n");
@@ -671,7 +681,7 @@ annotate_loop(Annotate *a)
 						strlist_push(&a->skipped, xstrdup(c.url));
 					}
 					else if (a->refit_every > 0 && a->since_fit >= a->refit_every &&
-							 !refit(a) && connection_lost(a))
+							 !refit(a, true) && connection_lost(a))
 					{
 						candidate_free(&c);
 						return EXIT_USAGE;
@@ -802,7 +812,7 @@ annotate_prepare(Annotate *a, const char *conninfo, const char *model)
 	if (!found)
 	{
 		printf("model \"%s\" does not exist yet: fitting it on the labelled articles\n", a->model);
-		if (!refit(a))
+		if (!refit(a, false))
 		{
 			if (connection_lost(a))
 				return EXIT_USAGE;
@@ -925,7 +935,7 @@ annotate_main(int argc, char **argv)
 		r = annotate_loop(&a);
 		terminal_restore();
 		/* labels the stored model has not learned from yet */
-		if (r == EXIT_ALL_OK && a.since_fit > 0 && !refit(&a) && connection_lost(&a))
+		if (r == EXIT_ALL_OK && a.since_fit > 0 && !refit(&a, false) && connection_lost(&a))
 			r = EXIT_USAGE;
 		printf("%ld labelled (%ld positive, %ld negative), %zu skipped, %ld refit%s\n",
 			   a.labelled, a.positive, a.negative, a.skipped.len, a.fits, a.fits == 1 ? "" : "s");

@@ -446,6 +446,8 @@ SQL
 	like "$out" "unknown key \"x\" \(h for help\)" "unknown key: a message, then the same article again"
 	like "$out" "s  skip: .*e  exit" "h prints the key list"
 	is "$(qa "SELECT count(*) FROM pglearn.models")" 3 "a refit after each label (models 1 -> 3)"
+	is "$(qa "SELECT string_agg(jsonb_array_length(metrics->'grid') || ':' || (params->>'C' = (SELECT params->>'C' FROM pglearn.models ORDER BY id LIMIT 1)), ',' ORDER BY id) FROM pglearn.models")" \
+		"5:true,1:true,1:true" "the first fit searches fit()'s C grid; refits between labels reuse the C it chose"
 	like "$out" "2 labelled \(1 positive, 1 negative\), 1 skipped, 2 refits" "session summary"
 	pg_keys "$(printf 's%.0s' $(seq 30))" --no-rescore
 	mapfile -t seen < <(shown)
@@ -454,6 +456,7 @@ SQL
 	pg_keys "p p p" --limit 1 --refit-every 0 --no-rescore
 	like "$rc|$out" "^0\|.*1 labels given \(--limit\).*fitting.*1 labelled \(1 positive, 0 negative\), 0 skipped, 1 refit$" "--limit 1, and --refit-every 0 refits once at the end"
 	is "$(qa "SELECT count(*) FROM pglearn.models")" 4 "... one more model"
+	is "$(qa "SELECT jsonb_array_length(metrics->'grid') FROM pglearn.models ORDER BY id DESC LIMIT 1")" 5 "... and the refit at the end searches the C grid"
 	pg_keys "e" --params '{"C": [0.1, 1'
 	like "$rc|$err" "^2\|.*bad --params: invalid input syntax for type json" "annotate: --params that is not JSON is a usage error"
 	pg_keys "e" --params '[1]'
