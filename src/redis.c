@@ -792,6 +792,17 @@ set_arg(RedisCommand *cmd, int i, const char *value)
 	cmd->argvlen[i] = strlen(value);
 }
 
+/* appends a command of three arguments, e.g. EXPIRE key seconds */
+static void
+add_command3(CommandList *cl, const char *arg0, const char *arg1, const char *arg2)
+{
+	RedisCommand *cmd = add_command(cl, 3);
+
+	set_arg(cmd, 0, arg0);
+	set_arg(cmd, 1, arg1);
+	set_arg(cmd, 2, arg2);
+}
+
 /* SPI_getvalue of a column, '' for NULL */
 static char *
 column_text(HeapTuple tuple, TupleDesc desc, int column)
@@ -893,19 +904,11 @@ build_publication(const char *list, int64 version)
 				set_arg(cmd, 3 + 2 * f, column_text(tuple, tuptable->tupdesc, f + 1));
 			}
 			if (redis_ttl > 0)
-			{
-				cmd = add_command(&pub->data, 3);
-				set_arg(cmd, 0, "EXPIRE");
-				set_arg(cmd, 1, key);
-				set_arg(cmd, 2, ttl);
-			}
+				add_command3(&pub->data, "EXPIRE", key, ttl);
 		}
 
 		/* leftovers of an earlier attempt by a backend with the same pid */
-		cmd = add_command(&pub->data, 3);
-		set_arg(cmd, 0, "DEL");
-		set_arg(cmd, 1, tmp_key);
-		set_arg(cmd, 2, tmp_ids_key);
+		add_command3(&pub->data, "DEL", tmp_key, tmp_ids_key);
 
 		for (int start = 0; start < pub->nmembers; start += REDIS_CHUNK)
 		{
@@ -927,14 +930,8 @@ build_publication(const char *list, int64 version)
 		}
 		if (pub->nmembers > 0)
 		{
-			cmd = add_command(&pub->data, 3);
-			set_arg(cmd, 0, "EXPIRE");
-			set_arg(cmd, 1, tmp_key);
-			set_arg(cmd, 2, REDIS_TMP_TTL);
-			cmd = add_command(&pub->data, 3);
-			set_arg(cmd, 0, "EXPIRE");
-			set_arg(cmd, 1, tmp_ids_key);
-			set_arg(cmd, 2, REDIS_TMP_TTL);
+			add_command3(&pub->data, "EXPIRE", tmp_key, REDIS_TMP_TTL);
+			add_command3(&pub->data, "EXPIRE", tmp_ids_key, REDIS_TMP_TTL);
 		}
 	}
 
