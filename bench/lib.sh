@@ -21,3 +21,28 @@ else:
 open(path, 'w').write(text)
 PY
 }
+
+# bench_use_cluster: use the server the PG* variables name when PGHOST or
+# PGPORT is set, else start a throwaway cluster (t/lib/cluster.sh) and set
+# own_cluster, which bench_cleanup reads.
+own_cluster=
+bench_use_cluster() {
+	if [ -z "${PGHOST:-}${PGPORT:-}" ]; then
+		cluster_start
+		own_cluster=1
+	fi
+}
+
+# bench_cleanup: for the EXIT trap -- drop the benchmark database $DB,
+# remove $WORK, and stop the cluster bench_use_cluster started.
+bench_cleanup() {
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+	[ -n "$own_cluster" ] && cluster_stop
+	true
+}
+
+# Session settings for serial and for parallel runs; client_min_messages
+# hides to_tsvector's "word is too long to be indexed" notices.
+SERIAL="-c max_parallel_workers_per_gather=0 -c client_min_messages=warning"
+PARALLEL="-c max_parallel_workers_per_gather=2 -c parallel_setup_cost=0 -c parallel_tuple_cost=0 -c min_parallel_table_scan_size=0 -c client_min_messages=warning"

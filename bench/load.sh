@@ -42,7 +42,6 @@ THREADS=${3:-2}
 DB=pglearn_bench_load_$$
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pglearn-bench-load.XXXXXX")
 chmod 755 "$WORK"
-own_cluster=
 bg_pids=()
 server_pid=
 cleanup() {
@@ -50,18 +49,14 @@ cleanup() {
 	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-	[ -n "$own_cluster" ] && cluster_stop
-	true
+	bench_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 csv=$(spam_corpus_csv)
-if [ -z "${PGHOST:-}${PGPORT:-}" ]; then
-	cluster_start
-	own_cluster=1
+bench_use_cluster
+if [ -n "$own_cluster" ]; then
 	SERVER_LOG=$CLUSTER_DIR/server.log
 else
 	SERVER_LOG=${PGLEARN_SERVER_LOG:-}

@@ -29,21 +29,14 @@ ROWS=${3:-20000}
 DB=pglearn_bench_publish_$$
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pglearn-bench-publish.XXXXXX")
 chmod 755 "$WORK"
-own_cluster=
 cleanup() {
 	[ -f "$WORK/redis.pid" ] && kill "$(cat "$WORK/redis.pid")" 2>/dev/null
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-	[ -n "$own_cluster" ] && cluster_stop
-	true
+	bench_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ -z "${PGHOST:-}${PGPORT:-}" ]; then
-	cluster_start
-	own_cluster=1
-fi
+bench_use_cluster
 
 RPORT=$(free_port)
 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \

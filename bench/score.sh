@@ -19,29 +19,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . t/lib/spam_corpus.sh
 . t/lib/cluster.sh
+. bench/lib.sh
 
 COPIES=${1:-34}
 RUNS=${2:-5}
 DB=pglearn_bench_score_$$
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pglearn-bench-score.XXXXXX")
-own_cluster=
-cleanup() {
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-	[ -n "$own_cluster" ] && cluster_stop
-	true
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 csv=$(spam_corpus_csv)
-if [ -z "${PGHOST:-}${PGPORT:-}" ]; then
-	cluster_start
-	own_cluster=1
-fi
-
-SERIAL="-c max_parallel_workers_per_gather=0 -c client_min_messages=warning"
-PARALLEL="-c max_parallel_workers_per_gather=2 -c parallel_setup_cost=0 -c parallel_tuple_cost=0 -c min_parallel_table_scan_size=0 -c client_min_messages=warning"
+bench_use_cluster
 
 q() {
 	PGOPTIONS=$SERIAL psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"

@@ -27,26 +27,11 @@ COPIES=${1:-34}
 DB=pglearn_bench_train_$$
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pglearn-bench-train.XXXXXX")
 chmod 755 "$WORK"
-own_cluster=
-cleanup() {
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-	[ -n "$own_cluster" ] && cluster_stop
-	true
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 csv=$(spam_corpus_csv)
-if [ -z "${PGHOST:-}${PGPORT:-}" ]; then
-	cluster_start
-	own_cluster=1
-fi
-
-# settings for serial and for parallel runs; client_min_messages hides
-# to_tsvector's "word is too long to be indexed" notices
-SERIAL="-c max_parallel_workers_per_gather=0 -c client_min_messages=warning"
-PARALLEL="-c max_parallel_workers_per_gather=2 -c parallel_setup_cost=0 -c parallel_tuple_cost=0 -c min_parallel_table_scan_size=0 -c client_min_messages=warning"
+bench_use_cluster
 
 q() {							# q [psql args]: run in the benchmark database
 	PGOPTIONS=$SERIAL psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"
