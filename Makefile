@@ -24,7 +24,7 @@ SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pglearn.map
 
 # Released install and update scripts never change; CREATE EXTENSION of the
 # default version (pglearn.control) runs the 0.1 script and the updates.
-DATA = sql/pglearn--0.1.sql sql/pglearn--0.1--0.2.sql
+DATA = sql/pglearn--0.1.sql sql/pglearn--0.1--0.2.sql sql/pglearn--0.2--0.3.sql
 
 REGRESS = fvec model features train classify evaluate fit active_learning recommend reports
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
