@@ -26,11 +26,11 @@ SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pglearn.map
 # default version (pglearn.control) runs the 0.1 script and the updates.
 DATA = sql/pglearn--0.1.sql sql/pglearn--0.1--0.2.sql sql/pglearn--0.2--0.3.sql
 
-REGRESS = fvec model features train classify evaluate fit active_learning recommend reports
+REGRESS = fvec model features train classify evaluate fit active_learning recommend reports security
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
 # specs/publish_race.spec needs a Redis server: t/redis/run.sh runs it
-ISOLATION = fit_concurrency crawl_label
+ISOLATION = fit_concurrency crawl_label rescore_label
 ISOLATION_OPTS = --load-extension=pglearn
 
 PG_CONFIG ?= pg_config

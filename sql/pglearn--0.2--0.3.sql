@@ -10,5 +10,488 @@
 -- named pglearn.*.  Functions that change data or reach Redis are no longer
 -- executable by PUBLIC (README "Security").
 
+--
+-- A fixed search_path for every SQL and plpgsql function
+--
+-- PostgreSQL resolves a function or operator call to the best match over
+-- the whole search_path, so a better-matching overload planted in any
+-- schema on the caller's path (concat_ws(text, text, text) against
+-- concat_ws(text, VARIADIC "any"), or int8 % int4) beat pg_catalog's and ran
+-- with the caller's rights: the superuser's, through fit() or through any
+-- INSERT into pglearn.examples (the scoring trigger).  A plpgsql function
+-- with SET search_path = pg_catalog, pg_temp sees pg_catalog and nothing
+-- else (functions and operators are never looked up in pg_temp), and names
+-- pglearn's own objects as pglearn.*.  These bodies are unchanged from 0.2;
+-- the ones that change are replaced further down with the clause in place.
+--
+
+ALTER FUNCTION examples_touch() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION _fit_check_params(jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION _fit_search(jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION cross_validate(regclass, int4, jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION fit(text, regclass, jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION _live_model(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION _check_k(text, int4, bool) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION label(text, int4) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION uncertain(text, int4, int4) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION supporting_features(text, int4, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION similar(text, int4) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION top_features(text, int4) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION publish(text, int4) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION publish_pending() SET search_path = pg_catalog, pg_temp;
+
+-- The three small SQL functions get SQL-standard bodies instead: such a body
+-- is parsed once, here, where the path is pglearn's own schema and
+-- pg_catalog, and stored bound to the objects it names; callers' paths never
+-- reach it, and the planner can still inline it (a SET clause would stop
+-- that).  article_text() spells concat_ws(E'\n', description, body) out so
+-- that it is immutable as declared (concat_ws is only stable) and so
+-- inlinable into the scans that call it for every row.
+CREATE OR REPLACE FUNCTION article_text(description text, body text) RETURNS text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	RETURN CASE WHEN description IS NULL THEN coalesce(body, '')
+				WHEN body IS NULL THEN description
+				ELSE description || E'\n' || body END;
+
+CREATE OR REPLACE FUNCTION url_host(url text) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	RETURN pg_catalog.lower(pg_catalog.substring(url, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)'));
+
+CREATE OR REPLACE FUNCTION _default_model() RETURNS text
+	LANGUAGE sql STABLE PARALLEL SAFE
+	RETURN coalesce(pg_catalog.current_setting('pglearn.default_model', true), 'default');
+
+-- fit()'s body text is article_text(), the scorers' own: one definition.
+CREATE OR REPLACE FUNCTION _fit_prepare(source regclass, k int4, params jsonb) RETURNS void
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	hash_bits int4 := coalesce((params->>'hash_bits')::int4, 20);
+	use_binary bool := coalesce((params->>'binary')::bool, false);
+	seed text := coalesce(params->>'seed', '');
+	missing text;
+	body_expr text := 'body';
+	n_pos bigint;
+	n_neg bigint;
+BEGIN
+	IF k IS NULL OR k < 2 THEN
+		RAISE EXCEPTION 'cross-validation needs k >= 2 folds, got %', k
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT string_agg(c, ', ') INTO missing
+	  FROM unnest(ARRAY['url', 'title', 'body', 'label']) AS c
+	 WHERE NOT EXISTS (SELECT FROM pg_attribute
+						WHERE attrelid = source AND attname = c AND attnum > 0 AND NOT attisdropped);
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'source % lacks column(s) %', source, missing
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'The source needs columns url, title, body and label, like pglearn.examples.';
+	END IF;
+	-- the descriptions are part of the text the old system learned from
+	IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = source AND attname = 'description'
+			   AND attnum > 0 AND NOT attisdropped) THEN
+		body_expr := 'pglearn.article_text(description::text, body::text)';
+	END IF;
+
+	IF to_regclass('pg_temp.pglearn_fit_data') IS NOT NULL THEN
+		DROP TABLE pg_temp.pglearn_fit_data;
+	END IF;
+	-- source prints schema-qualified here unless it is a temporary table
+	EXECUTE format(
+		'CREATE TEMP TABLE pglearn_fit_data AS '
+		'SELECT pglearn.features(url::text, title::text, %s, $1, $2) AS f, label::int4 AS label, '
+		'       ((row_number() OVER (PARTITION BY label ORDER BY md5(url::text || $3), url::text) - 1) %% $4)::int4 AS fold '
+		'  FROM %s WHERE label IN (-1, 1)', body_expr, source)
+		USING hash_bits, use_binary, seed, k;
+
+	SELECT count(*) FILTER (WHERE label = 1), count(*) FILTER (WHERE label = -1)
+	  INTO n_pos, n_neg FROM pg_temp.pglearn_fit_data;
+	IF n_pos = 0 OR n_neg = 0 THEN
+		RAISE EXCEPTION 'fit needs labelled rows of both classes'
+			USING ERRCODE = 'data_exception',
+				  DETAIL = format('%s has %s rows labelled 1 and %s labelled -1.', source, n_pos, n_neg),
+				  HINT = 'Label at least one interesting (1) and one uninteresting (-1) article.';
+	END IF;
+	IF n_pos + n_neg < k THEN
+		RAISE EXCEPTION 'too few labelled rows (%) for %-fold cross-validation', n_pos + n_neg, k
+			USING ERRCODE = 'data_exception',
+				  HINT = 'Label more rows or pass a smaller "k".';
+	END IF;
+END
+$$;
+
+--
+-- Stored models are valid models
+--
+
+-- The feature settings a stored model is scored with.  One models row with
+-- {"hash_bits": 31} under the default model's name made every INSERT into
+-- examples fail (the trigger scores with it); now such a row is refused
+-- when it is stored.  Raises instead of returning false so the error says
+-- which setting is wrong.
+CREATE FUNCTION _check_model_params(params jsonb) RETURNS bool
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	IF params IS NULL OR jsonb_typeof(params) <> 'object' THEN
+		RAISE EXCEPTION 'model parameters must be a jsonb object'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('pglearn.models.params was %s.', coalesce(params::text, 'NULL'));
+	END IF;
+	IF params ? 'hash_bits' AND
+	   (jsonb_typeof(params->'hash_bits') <> 'number' OR
+		(params->>'hash_bits')::numeric NOT IN (SELECT generate_series(1, 30))) THEN
+		RAISE EXCEPTION 'invalid model parameter "hash_bits": %', params->'hash_bits'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'hash_bits must be an integer between 1 and 30, as features() takes it.';
+	END IF;
+	IF params ? 'binary' AND jsonb_typeof(params->'binary') <> 'boolean' THEN
+		RAISE EXCEPTION 'invalid model parameter "binary": %', params->'binary'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'binary must be true or false.';
+	END IF;
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION _check_model_params(jsonb) IS
+	'internal: true for model parameters a stored model can be scored with (hash_bits 1..30, binary boolean); raises otherwise';
+
+-- NOT VALID: a database updated from 0.2 may hold such rows already; they
+-- stay (nothing is deleted), the trigger below survives them, and the
+-- constraint is validated at once when there are none.
+ALTER TABLE models ADD CONSTRAINT models_params_check
+	CHECK (pglearn._check_model_params(params)) NOT VALID;
+DO $$
+BEGIN
+	ALTER TABLE pglearn.models VALIDATE CONSTRAINT models_params_check;
+EXCEPTION WHEN invalid_parameter_value OR check_violation THEN
+	RAISE WARNING 'pglearn.models holds rows with invalid params; they are kept, new ones are refused'
+		USING DETAIL = SQLERRM,
+			  HINT = 'Delete or correct them, then ALTER TABLE pglearn.models VALIDATE CONSTRAINT models_params_check.';
+END
+$$;
+
+--
+-- Scoring never blocks an insert
+--
+
+-- The promise of 0.1, now kept against anything: a model that cannot be
+-- scored with, a document over features()' limits, any other error becomes
+-- a WARNING and a NULL score (an updated text must not keep the score of
+-- the old one).  Cancel and termination still stop the statement
+-- (WHEN OTHERS does not catch query_canceled).
+CREATE OR REPLACE FUNCTION examples_score() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	model_name text := pglearn._default_model();
+	problem text;
+	problem_detail text;
+BEGIN
+	IF model_name = '' OR NOT EXISTS (SELECT FROM pglearn.models WHERE name = model_name) THEN
+		RETURN NEW;
+	END IF;
+	-- INSERT ... ON CONFLICT fires this for the proposed row even when the
+	-- URL is stored and the row becomes an UPDATE; that UPDATE scores the
+	-- merged row if it changes the text, so do not tokenize twice
+	IF TG_OP = 'INSERT' AND EXISTS (SELECT FROM pglearn.examples WHERE url = NEW.url) THEN
+		RETURN NEW;
+	END IF;
+	BEGIN
+		NEW.score := pglearn.classify(model_name, NEW.url, NEW.title,
+									  pglearn.article_text(NEW.description, NEW.body));
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS problem = MESSAGE_TEXT, problem_detail = PG_EXCEPTION_DETAIL;
+		RAISE WARNING 'could not score % with model "%": %', NEW.url, model_name, problem
+			USING DETAIL = coalesce(nullif(problem_detail, ''), 'The row is stored without a score.'),
+				  HINT = 'The row is stored with a NULL score; fix the model and run pglearn.rescore().';
+		NEW.score := NULL;
+	END;
+	RETURN NEW;
+END
+$$;
+
+--
+-- Rescoring never deadlocks with labelling
+--
+
+-- 0.2 updated a batch with UPDATE ... FROM, which locks rows in whatever
+-- order the join yields them; a transaction labelling several rows (pglearn
+-- add, annotate) locks them in its own order, and the two deadlocked, the
+-- loser's whole batch rolled back.  A batch now never waits: it locks the
+-- rows it can in id order (SKIP LOCKED), scores exactly the versions it
+-- locked (a row changed since the statement's snapshot is left for a
+-- retry, so a score is never written over newer text), and returns the ids
+-- it could not take.
+DROP FUNCTION _rescore_batch(text, int8, int4);
+CREATE FUNCTION _rescore_batch(name text, after_id int8, batch_size int4, retry int8[] DEFAULT NULL,
+							   OUT last_id int8, OUT changed int8, OUT skipped int8[])
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	batch int8[] := retry;
+BEGIN
+	IF batch IS NULL THEN
+		SELECT array_agg(b.id ORDER BY b.id) INTO batch
+		  FROM (SELECT e.id FROM pglearn.examples e WHERE e.id > after_id ORDER BY e.id LIMIT batch_size) b;
+	END IF;
+	changed := 0;
+	skipped := '{}';
+	IF cardinality(batch) IS NULL OR cardinality(batch) = 0 THEN
+		RETURN;
+	END IF;
+	last_id := batch[cardinality(batch)];
+	WITH locked AS (
+		SELECT e.id, e.xmin AS locked_xmin
+		  FROM pglearn.examples e WHERE e.id = ANY (batch)
+		 ORDER BY e.id
+		   FOR NO KEY UPDATE SKIP LOCKED
+	), scored AS (
+		SELECT e.id, pglearn.classify(name, e.url, e.title, pglearn.article_text(e.description, e.body)) AS p
+		  FROM pglearn.examples e JOIN locked l ON l.id = e.id AND l.locked_xmin = e.xmin
+	), updated AS (
+		UPDATE pglearn.examples e SET score = s.p
+		  FROM scored s
+		 WHERE e.id = s.id AND e.score IS DISTINCT FROM s.p
+		RETURNING e.id
+	)
+	SELECT (SELECT count(*) FROM updated),
+		   ARRAY(SELECT b.id FROM unnest(batch) AS b(id)
+				  WHERE NOT EXISTS (SELECT FROM scored s WHERE s.id = b.id) ORDER BY b.id)
+	  INTO changed, skipped;
+END
+$$;
+COMMENT ON FUNCTION _rescore_batch(text, int8, int4, int8[]) IS
+	'internal: rescores the next batch of examples by id (or the ids in retry) without waiting for row locks; returns the last id, how many scores changed and the ids it could not lock';
+
+-- Waits for one row's lock, then rescores it: for refresh(), which calls it
+-- right after a COMMIT, holding no other lock, so the wait cannot deadlock.
+CREATE FUNCTION _rescore_wait(name text, row_id int8) RETURNS int8
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	PERFORM FROM pglearn.examples e WHERE e.id = row_id FOR NO KEY UPDATE;
+	RETURN (pglearn._rescore_batch(name, NULL, NULL, ARRAY[row_id])).changed;
+END
+$$;
+COMMENT ON FUNCTION _rescore_wait(text, int8) IS
+	'internal: waits for the lock on one example, then rescores it; returns 1 if its score changed';
+
+CREATE OR REPLACE FUNCTION rescore(name text DEFAULT NULL, batch_size int4 DEFAULT 10000) RETURNS int8
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	model_name text := (pglearn._live_model(name)).model_name;
+	after_id int8 := 0;
+	b record;
+	total int8 := 0;
+	skipped int8[] := '{}';
+BEGIN
+	PERFORM pglearn._check_k('batch_size', batch_size);
+	LOOP
+		b := pglearn._rescore_batch(model_name, after_id, batch_size);
+		EXIT WHEN b.last_id IS NULL;
+		total := total + b.changed;
+		skipped := skipped || b.skipped;
+		after_id := b.last_id;
+	END LOOP;
+	-- rows other transactions held get one more try; a function cannot wait
+	-- for them safely, since it holds every row it has rescored
+	IF cardinality(skipped) > 0 THEN
+		b := pglearn._rescore_batch(model_name, NULL, NULL, skipped);
+		total := total + b.changed;
+		skipped := b.skipped;
+	END IF;
+	IF cardinality(skipped) > 0 THEN
+		RAISE NOTICE 'rescore skipped rows held by other transactions: %', cardinality(skipped)
+			USING DETAIL = 'Those rows keep their previous scores.',
+				  HINT = 'Run rescore() again when those transactions have ended; CALL pglearn.refresh() waits for them.';
+	END IF;
+	RETURN total;
+END
+$$;
+COMMENT ON FUNCTION rescore(text, int4) IS
+	'sets examples.score of every row from the newest model of name (default pglearn.default_model), batch_size rows per statement, never waiting for row locks (rows other transactions hold are retried once, then reported); returns how many scores changed';
+
+-- A procedure that commits cannot have a SET clause, so this body names
+-- everything it calls in full (pglearn.*, OPERATOR(pg_catalog.+)); the
+-- functions it calls fix their own search_path.
+CREATE OR REPLACE PROCEDURE refresh(name text DEFAULT NULL, params jsonb DEFAULT '{}', batch_size int4 DEFAULT 10000)
+	LANGUAGE plpgsql AS
+$$
+DECLARE
+	model_name text := coalesce(name, pglearn._default_model());
+	metrics jsonb;
+	after_id int8 := 0;
+	b record;
+	total int8 := 0;
+	skipped int8[] := '{}';
+	row_id int8;
+BEGIN
+	PERFORM pglearn._check_k('batch_size', batch_size);
+	-- fit() raises on failure, so a failed fit never rescores
+	metrics := pglearn.fit(model_name, 'pglearn.examples', params);
+	COMMIT;
+	LOOP
+		b := pglearn._rescore_batch(model_name, after_id, batch_size);
+		EXIT WHEN b.last_id IS NULL;
+		total := total OPERATOR(pg_catalog.+) b.changed;
+		skipped := skipped OPERATOR(pg_catalog.||) b.skipped;
+		after_id := b.last_id;
+		COMMIT;
+	END LOOP;
+	-- rows other transactions held: one at a time, each in a transaction of
+	-- its own, waiting for the lock while holding none
+	FOREACH row_id IN ARRAY skipped LOOP
+		total := total OPERATOR(pg_catalog.+) pglearn._rescore_wait(model_name, row_id);
+		COMMIT;
+	END LOOP;
+	RAISE NOTICE 'refresh: model "%" fitted on % rows (f1 %, accuracy %), % scores changed',
+		model_name, metrics OPERATOR(pg_catalog.->) 'n', metrics OPERATOR(pg_catalog.->) 'f1',
+		metrics OPERATOR(pg_catalog.->) 'accuracy', total;
+END
+$$;
+COMMENT ON PROCEDURE refresh(text, jsonb, int4) IS
+	'the scheduled job: fit the model (default pglearn.default_model) on pglearn.examples, commit, then rescore in batches, committing each, and finally the rows other transactions held, waiting for each; CALL outside a transaction block';
+
+--
+-- recommend(): 10 k candidates in int8
+--
+
+-- recommend(k => 2147483647, diverse => 0.5) failed with "integer out of
+-- range"; the pool is now at most the largest int4.  Otherwise as in 0.1.
+CREATE OR REPLACE FUNCTION recommend(list text DEFAULT 'general', k int4 DEFAULT 10, days int4 DEFAULT 2,
+						  min_score float8 DEFAULT 0.5, unique_by_host bool DEFAULT false,
+						  diverse float8 DEFAULT 0)
+	RETURNS TABLE (rank int8, id int8, url text, final_url text, title text, host text,
+				   score float8, created_at timestamptz)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	l pglearn.lists;
+	pool int4;
+	ids int8[];
+	scores float8[];
+	vectors pglearn.fvec[];
+	chosen int4[] := '{}';
+	taken bool[];
+	nearest float8[];
+	n int4;
+	best int4;
+	best_value float8;
+	value float8;
+	i int4;
+BEGIN
+	SELECT * INTO l FROM pglearn.lists WHERE name = list;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'recommendation list "%" does not exist', list
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Lists are: ' || (SELECT string_agg(name, ', ' ORDER BY name) FROM pglearn.lists) || '.';
+	END IF;
+	PERFORM pglearn._check_k('k', k);
+	PERFORM pglearn._check_k('days', days, true);
+	IF diverse IS NULL OR diverse < 0 OR diverse > 1 THEN
+		RAISE EXCEPTION 'diverse must be between 0 and 1, got %', coalesce(diverse::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = '0 ranks by score alone; larger values trade score for variety.';
+	END IF;
+
+	-- candidates, best first; diversity picks from the best 10 k of them
+	-- (computed in int8: 10 k overflows int4 for k above 214748364)
+	pool := CASE WHEN diverse > 0 THEN least(10::int8 * k, 2147483647) ELSE k END;
+	SELECT array_agg(c.id ORDER BY c.score DESC, c.url), array_agg(c.score ORDER BY c.score DESC, c.url)
+	  INTO ids, scores
+	  FROM (SELECT h.* FROM (
+				SELECT t.*, row_number() OVER (PARTITION BY t.host ORDER BY t.score DESC, t.url) AS n3
+				  FROM (SELECT f.*, row_number() OVER (PARTITION BY coalesce(f.title_key, f.final_key) ORDER BY f.score DESC, f.url) AS n2
+						  FROM (SELECT e.id, e.url, e.score, coalesce(e.final_url, e.url) AS final_key,
+									   nullif(btrim(e.title), '') AS title_key,
+									   pglearn.url_host(coalesce(e.final_url, e.url)) AS host,
+									   row_number() OVER (PARTITION BY coalesce(e.final_url, e.url) ORDER BY e.score DESC, e.url) AS n1
+								  FROM pglearn.examples e
+								 WHERE e.score > min_score
+								   AND e.label IS DISTINCT FROM -1
+								   AND e.fetch_error IS NULL
+								   AND (e.http_status IS NULL OR e.http_status BETWEEN 200 AND 299)
+								   AND (e.title <> '' OR e.body <> '')
+								   AND (days IS NULL OR e.created_at >= now() - make_interval(days => days))
+								   AND coalesce(e.final_url, e.url) ~* l.url_pattern
+								   AND (l.exclude_pattern IS NULL OR coalesce(e.final_url, e.url) !~* l.exclude_pattern)
+								   AND (l.og_type IS NULL OR e.og_type = l.og_type)) f
+						 WHERE f.n1 = 1) t
+				 WHERE t.n2 = 1) h
+			 WHERE NOT unique_by_host OR h.n3 = 1
+			 ORDER BY h.score DESC, h.url
+			 LIMIT pool) c;
+	n := coalesce(array_length(ids, 1), 0);
+
+	IF diverse > 0 AND n > 0 THEN
+		-- greedy maximal marginal relevance: each step takes the candidate
+		-- with the best (1 - diverse) * score - diverse * (its largest
+		-- cosine similarity to the articles already taken)
+		SELECT array_agg(pglearn.features(NULL, e.title, pglearn.article_text(e.description, e.body)) ORDER BY o.n)
+		  INTO vectors
+		  FROM unnest(ids) WITH ORDINALITY AS o(id, n) JOIN pglearn.examples e ON e.id = o.id;
+		taken := array_fill(false, ARRAY[n]);
+		nearest := array_fill(0::float8, ARRAY[n]);
+		WHILE coalesce(array_length(chosen, 1), 0) < least(k, n) LOOP
+			best := NULL;
+			FOR i IN 1 .. n LOOP
+				CONTINUE WHEN taken[i];
+				value := (1 - diverse) * scores[i] - diverse * nearest[i];
+				IF best IS NULL OR value > best_value THEN
+					best := i;
+					best_value := value;
+				END IF;
+			END LOOP;
+			taken[best] := true;
+			chosen := chosen || best;
+			FOR i IN 1 .. n LOOP
+				CONTINUE WHEN taken[i];
+				nearest[i] := greatest(nearest[i], pglearn.cosine_similarity(vectors[best], vectors[i]));
+			END LOOP;
+		END LOOP;
+	ELSE
+		SELECT coalesce(array_agg(g), '{}') INTO chosen FROM generate_series(1, least(k, n)) g;
+	END IF;
+
+	RETURN QUERY
+	SELECT o.n, e.id, e.url, e.final_url, e.title, pglearn.url_host(coalesce(e.final_url, e.url)),
+		   e.score, e.created_at
+	  FROM unnest(chosen) WITH ORDINALITY AS o(i, n)
+	  JOIN pglearn.examples e ON e.id = ids[o.i]
+	 ORDER BY o.n;
+END
+$$;
+
+--
+-- Least privilege
+--
+
+-- Functions that change data or reach Redis are executable only by roles
+-- granted them (README "Security" has the reader / labeller / admin
+-- recipe).  Reading functions stay PUBLIC: they still need SELECT on the
+-- tables, which nobody has by default.
+REVOKE EXECUTE ON FUNCTION label(text, int4) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION fit(text, regclass, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION rescore(text, int4) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION _rescore_batch(text, int8, int4, int8[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION _rescore_wait(text, int8) FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE refresh(text, jsonb, int4) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION publish(text, int4) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION publish_pending() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION _redis_check() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION _redis_queue(text, int8) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION _redis_push(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION _redis_versions(text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION published(text) FROM PUBLIC;
+
 -- BEGIN redis status (src/redis.c; helper-owned section)
 -- END redis status
