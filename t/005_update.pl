@@ -18,6 +18,10 @@ my $current = '0.3';
 my $script = slurp_file("$FindBin::Bin/../sql/pglearn--$previous.sql");
 is(sha256_hex($script), '25df598dfb4fb64ad756fc9ac7323e69a1857f6209c6d1b8c0cfffc0aff2f089',
 	"sql/pglearn--$previous.sql is the released script, unchanged");
+# so is every released update script
+is(sha256_hex(slurp_file("$FindBin::Bin/../sql/pglearn--0.1--0.2.sql")),
+	'7ec27267bf87683151f6d2926135e5398c0e39afb86911bb66e6dba2cf7dc3cc',
+	'sql/pglearn--0.1--0.2.sql is the released update script, unchanged');
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
