@@ -222,10 +222,10 @@ $$;
 -- order the join yields them; a transaction labelling several rows (pglearn
 -- add, annotate) locks them in its own order, and the two deadlocked, the
 -- loser's whole batch rolled back.  A batch now never waits: it locks the
--- rows it can in id order (SKIP LOCKED), scores exactly the versions it
--- locked (a row changed since the statement's snapshot is left for a
--- retry, so a score is never written over newer text), and returns the ids
--- it could not take.
+-- rows whose score changes in id order (SKIP LOCKED), writes a score only
+-- into the row version it was computed from (a row changed since the
+-- statement's snapshot is left for a retry, so a score is never written
+-- over newer text), and returns the ids it could not take.
 DROP FUNCTION _rescore_batch(text, int8, int4);
 CREATE FUNCTION _rescore_batch(name text, after_id int8, batch_size int4, retry int8[] DEFAULT NULL,
 							   OUT last_id int8, OUT changed int8, OUT skipped int8[])
@@ -245,23 +245,30 @@ BEGIN
 		RETURN;
 	END IF;
 	last_id := batch[cardinality(batch)];
-	WITH locked AS (
+	-- score without locks, then lock only the rows whose score changes (a
+	-- rescore with an unchanged model writes nothing); a locked version
+	-- other than the one scored (xmin differs) is left for the retry
+	WITH scored AS (
+		SELECT x.id, x.seen_xmin, x.p
+		  FROM (SELECT e.id, e.xmin AS seen_xmin, e.score,
+					   pglearn.classify(name, e.url, e.title, pglearn.article_text(e.description, e.body)) AS p
+				  FROM pglearn.examples e WHERE e.id = ANY (batch)
+				OFFSET 0) x		-- classify each row once
+		 WHERE x.score IS DISTINCT FROM x.p
+	), locked AS MATERIALIZED (	-- every lock taken before the update
 		SELECT e.id, e.xmin AS locked_xmin
-		  FROM pglearn.examples e WHERE e.id = ANY (batch)
+		  FROM pglearn.examples e JOIN scored s ON s.id = e.id
 		 ORDER BY e.id
-		   FOR NO KEY UPDATE SKIP LOCKED
-	), scored AS (
-		SELECT e.id, pglearn.classify(name, e.url, e.title, pglearn.article_text(e.description, e.body)) AS p
-		  FROM pglearn.examples e JOIN locked l ON l.id = e.id AND l.locked_xmin = e.xmin
+		   FOR NO KEY UPDATE OF e SKIP LOCKED
 	), updated AS (
 		UPDATE pglearn.examples e SET score = s.p
-		  FROM scored s
-		 WHERE e.id = s.id AND e.score IS DISTINCT FROM s.p
+		  FROM scored s JOIN locked l ON l.id = s.id AND l.locked_xmin = s.seen_xmin
+		 WHERE e.id = s.id
 		RETURNING e.id
 	)
 	SELECT (SELECT count(*) FROM updated),
-		   ARRAY(SELECT b.id FROM unnest(batch) AS b(id)
-				  WHERE NOT EXISTS (SELECT FROM scored s WHERE s.id = b.id) ORDER BY b.id)
+		   ARRAY(SELECT s.id FROM scored s
+				  WHERE NOT EXISTS (SELECT FROM updated u WHERE u.id = s.id) ORDER BY s.id)
 	  INTO changed, skipped;
 END
 $$;

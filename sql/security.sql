@@ -109,6 +109,13 @@ ALTER TABLE pglearn.models ADD CONSTRAINT models_params_check
 --
 UPDATE pglearn.examples SET created_at = now();
 SELECT pglearn.rescore() AS rescored;
+-- with the model unchanged a rescore writes nothing and locks nothing: no
+-- row gets a new version (ctid) or a new locker (xmax)
+CREATE TEMP TABLE before_rescore AS SELECT id, ctid AS row_version, xmax AS row_xmax FROM pglearn.examples;
+SELECT pglearn.rescore() AS rescored_again;
+SELECT count(*) AS rows_written_or_locked
+  FROM pglearn.examples e JOIN before_rescore b ON b.id = e.id
+ WHERE e.ctid <> b.row_version OR e.xmax <> b.row_xmax;
 SELECT count(*) FROM pglearn.recommend(k => 2147483647, diverse => 0.5, min_score => 0);
 SELECT rank, url FROM pglearn.recommend(k => 2147483647, diverse => 0.5) ORDER BY rank LIMIT 3;
 SELECT count(*) FROM pglearn.recommend(k => 2147483647, min_score => 0);
