@@ -394,8 +394,8 @@ address_describe(const struct sockaddr *sa, socklen_t len, char *buf, size_t siz
 	{
 		if (inet_ntop(AF_INET, v.ipv4, v4text, sizeof(v4text)) == NULL)
 			snprintf(v4text, sizeof(v4text), "?");
-		snprintf(buf, size, "%s is %s (%s %s)", text, address_class_text(v.class),
-				 form_text(v.form), v4text);
+		snprintf(buf, size, "%s (%s %s) is %s", text, form_text(v.form), v4text,
+				 address_class_text(v.class));
 	}
 }
 

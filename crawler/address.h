@@ -84,7 +84,7 @@ const char *address_class_text(AddressClass class);
 
 /*
  * "127.0.0.1 is a loopback address", or for an embedded address
- * "::ffff:127.0.0.1 is a loopback address (IPv4 127.0.0.1, IPv4-mapped)",
+ * "::ffff:127.0.0.1 (IPv4-mapped 127.0.0.1) is a loopback address",
  * into buf (always NUL-terminated when size > 0).
  */
 void		address_describe(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
