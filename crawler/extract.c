@@ -251,6 +251,39 @@ leave(ExtractState *st, xmlNode *n)
 		append_text(st, " ");
 }
 
+/*
+ * Cut *field to max_chars characters (and the blank the cut may leave at its
+ * end); whitespace was collapsed before, so a cut never ends in a run.
+ */
+static void
+cap_text(char **field, size_t max_chars)
+{
+	size_t		len;
+
+	if (*field == NULL)
+		return;
+	utf8_truncate(*field, max_chars);
+	len = strlen(*field);
+	if (len > 0 && (*field)[len - 1] == ' ')
+		(*field)[len - 1] = '\0';
+	if ((*field)[0] == '\0')
+	{
+		free(*field);
+		*field = NULL;
+	}
+}
+
+/* a URL field over the limit is dropped: a prefix of a URL is another URL */
+static void
+cap_link(char **field)
+{
+	if (*field && strlen(*field) > PAGE_MAX_LINK_BYTES)
+	{
+		free(*field);
+		*field = NULL;
+	}
+}
+
 /* iterative pre-order walk: deep malformed documents cannot blow the stack */
 static void
 walk(ExtractState *st, xmlDoc *doc)
@@ -346,6 +379,13 @@ extract_page(const char *html, size_t html_len, const char *effective_url,
 	page->final_url = url_strip_tracking(final ? final : effective_url);
 	if (page->final_url == NULL)
 		page->final_url = xstrdup(effective_url);
+
+	cap_text(&page->title, PAGE_MAX_TITLE_CHARS);
+	cap_text(&page->description, PAGE_MAX_DESCRIPTION_CHARS);
+	cap_text(&page->og_description, PAGE_MAX_DESCRIPTION_CHARS);
+	cap_text(&page->og_type, PAGE_MAX_OG_TYPE_CHARS);
+	cap_link(&page->og_image);
+	cap_link(&page->favicon);
 
 	free(final);
 	free(base_abs);
