@@ -5,6 +5,12 @@
  * hands it to store.c.  Owns progress output and the summary line; the
  * per-transfer mechanics live in fetch.c.
  *
+ * Addresses: fetch.c refuses to connect to anything but public addresses
+ * unless the FetchOptions' policy allows it; such a URL fails with the
+ * reason as its fetch_error and is counted in the summary.  A robots.txt
+ * whose host is refused counts as "no response" (allow), and the page fetch
+ * then records the refusal.
+ *
  * Redirects: every hop is checked against its host's robots.txt before it
  * is requested (fetch.c's redirect hook).  A hop to a host whose robots.txt
  * this run has not read yet is refused for now; after the pass, those hosts'
@@ -39,6 +45,7 @@ typedef struct CrawlState
 	size_t		done;
 	size_t		fetched;
 	size_t		failed;
+	size_t		refused;		/* failed at an address the policy refused */
 	bool		fatal;			/* the database went away */
 	bool		progress;		/* stderr is a terminal and not --quiet */
 	int64_t		started;
@@ -116,6 +123,7 @@ typedef struct Finished
 	char	   *effective_url;
 	char	   *body;
 	size_t		body_len;
+	bool		address_refused;
 } Finished;
 
 #define QUEUE_CAP 64
@@ -173,6 +181,8 @@ process_page(CrawlState *cs, const Finished *r)
 	memset(&row, 0, sizeof(row));
 	row.url = xstrdup(r->url);
 	row.http_status = r->http_status;
+	if (r->address_refused)
+		cs->refused++;
 	if (r->error)
 		row.error = failure_text("%s", r->error);
 	else if (r->http_status < 200 || r->http_status >= 300)
@@ -289,6 +299,7 @@ on_page(const FetchResult *r, void *arg)
 	memcpy(f->body, r->body, r->body_len);
 	f->body[r->body_len] = '\0';
 	f->body_len = r->body_len;
+	f->address_refused = r->address_refused && refused == NULL;
 
 	pthread_mutex_lock(&q->mu);
 	while (q->len == QUEUE_CAP)
@@ -304,7 +315,9 @@ on_page(const FetchResult *r, void *arg)
 typedef struct FeedState
 {
 	StrList    *found;
+	size_t		max_items;		/* per feed */
 	size_t		failed;
+	size_t		over_cap;		/* items skipped past max_items */
 } FeedState;
 
 static void
@@ -312,9 +325,16 @@ on_feed(const FetchResult *r, void *arg)
 {
 	FeedState  *fs = arg;
 	int			n = -1;
+	size_t		skipped = 0;
 
 	if (r->error == NULL && r->http_status >= 200 && r->http_status < 300)
-		n = feed_links(r->body, r->body_len, r->effective_url, fs->found);
+		n = feed_links(r->body, r->body_len, r->effective_url, fs->found, fs->max_items, &skipped);
+	if (skipped > 0)
+	{
+		fs->over_cap += skipped;
+		fprintf(stderr, "pglearn: feed %s: only the first %zu items taken, %zu more skipped (--max-feed-items)\n",
+				r->url, fs->max_items, skipped);
+	}
 	if (n < 0)
 	{
 		fs->failed++;
@@ -390,6 +410,7 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 	size_t		invalid = 0;
 	size_t		feed_failed = 0;
 	size_t		feed_known = 0;	/* feed items skipped as already fetched */
+	size_t		feed_over_cap = 0;	/* feed items past --max-feed-items */
 	size_t		disallowed = 0;
 	RobotsCache *robots = NULL;
 	StrList		allowed;
@@ -412,7 +433,7 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 	if (feeds && feeds->len > 0 && !interrupted)
 	{
 		StrList		items;
-		FeedState	fs = {&items, 0};
+		FeedState	fs = {&items, cfg->max_feed_items, 0, 0};
 		FetchOptions fo = cfg->fetch;
 		StrSet		known;
 
@@ -422,6 +443,7 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 		if (fetch_all(&fo, feeds->items, feeds->len, on_feed, &fs) != 0)
 			cs.fatal = true;
 		feed_failed = fs.failed;
+		feed_over_cap = fs.over_cap;
 		if (!cs.fatal && items.len > 0 &&
 			store_known_urls(store, items.items, items.len, &known) != 0)
 			cs.fatal = true;
@@ -590,11 +612,12 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 	secs = (now_ms() - cs.started) / 1000.0;
 	if (!cfg->quiet)
 		fprintf(stderr,
-				"pglearn %s: %zu URLs, %zu fetched, %zu failed (%zu disallowed by robots.txt),"
-				" %zu invalid, %zu feed errors, %zu feed items already fetched,"
+				"pglearn %s: %zu URLs, %zu fetched, %zu failed (%zu disallowed by robots.txt,"
+				" %zu at refused addresses), %zu invalid, %zu feed errors, %zu feed items already fetched,"
+				" %zu feed items over --max-feed-items,"
 				" %zu rows written, %zu rejected by the database in %.2f s (%.1f pages/s)%s\n",
-				cfg->command, cs.total, cs.fetched, cs.failed, disallowed, invalid,
-				feed_failed, feed_known, store->written, store->rejected, secs,
+				cfg->command, cs.total, cs.fetched, cs.failed, disallowed, cs.refused, invalid,
+				feed_failed, feed_known, feed_over_cap, store->written, store->rejected, secs,
 				secs > 0 ? cs.done / secs : 0.0,
 				interrupted && !cs.fatal ? ", interrupted" : "");
 

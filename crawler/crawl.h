@@ -16,6 +16,7 @@ typedef struct CrawlConfig
 {
 	FetchOptions fetch;
 	size_t		max_text;		/* body text cap in characters */
+	size_t		max_feed_items; /* links taken from one feed */
 	bool		ignore_robots;
 	bool		quiet;
 	bool		verbose;

@@ -2,7 +2,9 @@
  * feed.c: reads RSS/Atom documents with libxml2's XML parser and returns the
  * item links.  The parser runs without network access, DTD loading or entity
  * substitution, so a hostile feed cannot read files or fetch URLs (XXE).
- * Owns nothing else: fetching the feed is main.c's job through fetch.c.
+ * A feed may list any number of items; only the first max_items with a
+ * link are taken, so one feed cannot queue 100,000 fetches.
+ * Owns nothing else: fetching the feed is crawl.c's job through fetch.c.
  */
 #include "feed.h"
 
@@ -94,13 +96,15 @@ entry_link(xmlNode *entry, const char *base, StrList *out)
 
 /* iterative walk over the whole tree; items may sit at different depths */
 int
-feed_links(const char *body, size_t len, const char *feed_url, StrList *out)
+feed_links(const char *body, size_t len, const char *feed_url, StrList *out,
+		   size_t max_items, size_t *skipped)
 {
 	xmlDoc	   *doc;
 	xmlNode    *root;
 	xmlNode    *n;
 	int			added = 0;
 
+	*skipped = 0;
 	if (len > 0x7fffffff)
 		return -1;
 	doc = xmlReadMemory(body, (int) len, feed_url, NULL,
@@ -119,14 +123,14 @@ feed_links(const char *body, size_t len, const char *feed_url, StrList *out)
 	{
 		bool		descend = true;
 
-		if (local_is(n, "item"))
+		if (local_is(n, "item") || local_is(n, "entry"))
 		{
-			added += item_link(n, feed_url, out);
-			descend = false;
-		}
-		else if (local_is(n, "entry"))
-		{
-			added += entry_link(n, feed_url, out);
+			if ((size_t) added >= max_items)
+				(*skipped)++;
+			else if (local_is(n, "item"))
+				added += item_link(n, feed_url, out);
+			else
+				added += entry_link(n, feed_url, out);
 			descend = false;
 		}
 		if (descend && n->children)

@@ -4,8 +4,16 @@
  * scheduler on top: at most per_host transfers and delay_ms between starts
  * for each scheme://host:port, round-robin over hosts so one big site cannot
  * starve the rest.  Owns the safety options of every transfer (protocols,
- * redirects, time-outs, body cap) and the hook that lets the caller refuse a
+ * redirects, time-outs, body cap, no proxies), the address check on every
+ * socket (address.c decides) and the hook that lets the caller refuse a
  * redirect hop.  Knows nothing about HTML, robots.txt or databases.
+ *
+ * The address check sits in libcurl's open-socket callback, so it sees the
+ * address a socket is about to connect to, after name resolution, for the
+ * first request and each redirect hop and each address happy eyeballs
+ * tries: a name that resolves to a public address once and to 127.0.0.1
+ * the next time (DNS rebinding) is refused the second time.  robots.txt and
+ * feeds are fetched through fetch_all too, so the same check covers them.
  */
 #include "fetch.h"
 #include "util.h"
@@ -13,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 typedef struct Host
 {
@@ -36,6 +45,9 @@ typedef struct Transfer
 	int			slot;			/* position in the in-flight array */
 	const FetchOptions *opt;
 	char	   *refused_url;	/* a redirect target opt->redirect_allowed refused */
+	/* the last address on_opensocket refused ("" if none) */
+	char		refusal[ADDRESS_REASON_SIZE];
+	bool		opened_after_refusal;	/* ... and a permitted one opened since */
 	char		errbuf[CURL_ERROR_SIZE];
 } Transfer;
 
@@ -90,6 +102,69 @@ on_prerequest(void *clientp, char *primary_ip, char *local_ip, int primary_port,
 	return CURL_PREREQFUNC_ABORT;
 }
 
+/*
+ * libcurl asks this for every socket it would open: each address of each
+ * connection, redirect hops included.  Refusing one (CURL_SOCKET_BAD) makes
+ * libcurl try the host's next address, and fail with CURLE_COULDNT_CONNECT
+ * when none is left; the reason is kept for the row's fetch_error.
+ */
+static curl_socket_t
+on_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	Transfer   *t = clientp;
+	int			socktype = address->socktype;
+	curl_socket_t s;
+
+	/* only outgoing connections: FTP's accept sockets are not ours to open */
+	if (purpose != CURLSOCKTYPE_IPCXN)
+	{
+		snprintf(t->refusal, sizeof(t->refusal), "a listening socket is not a connection");
+		t->opened_after_refusal = false;
+		return CURL_SOCKET_BAD;
+	}
+	if (!address_permitted(t->opt->addresses, &address->addr, (socklen_t) address->addrlen,
+						   t->refusal, sizeof(t->refusal)))
+	{
+		t->opened_after_refusal = false;
+		return CURL_SOCKET_BAD;
+	}
+#ifdef SOCK_CLOEXEC
+	/* a program we might exec must not inherit a connection */
+	socktype |= SOCK_CLOEXEC;
+#endif
+	s = socket(address->family, socktype, address->protocol);
+	if (s != CURL_SOCKET_BAD)
+		t->opened_after_refusal = true;
+	return s;
+}
+
+/*
+ * fetch_error for a transfer that failed to connect after a refusal: the
+ * reason, the redirect hop it happened on, and what to do about it.  When a
+ * permitted address of the same host was tried after the refusal (a name with
+ * private and public addresses), libcurl's own error comes first, since it
+ * is about the last address tried.
+ */
+static const char *
+refusal_text(Transfer *t, const char *curl_error, char *buf, size_t size)
+{
+	long		redirects = 0;
+	char	   *url = NULL;
+	char		hop[400];
+
+	hop[0] = '\0';
+	if (curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &redirects) == CURLE_OK && redirects > 0 &&
+		curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != NULL)
+		snprintf(hop, sizeof(hop), ", redirected to %.200s", url);
+	if (t->opened_after_refusal)
+		snprintf(buf, size, "%.200s; also refused: %s%s (use --allow-private or --allow-cidr to crawl private networks)",
+				 curl_error, t->refusal, hop);
+	else
+		snprintf(buf, size, "refused: %s%s (use --allow-private or --allow-cidr to crawl private networks)",
+				 t->refusal, hop);
+	return buf;
+}
+
 #define SETOPT(h, opt, val) \
 	do { \
 		CURLcode rc_ = curl_easy_setopt((h), (opt), (val)); \
@@ -130,6 +205,16 @@ setup_easy(Transfer *t, const FetchOptions *opt, const char *url,
 	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
 	/* some sites set a cookie and redirect; keep it within one transfer */
 	SETOPT(h, CURLOPT_COOKIEFILE, "");
+
+	/*
+	 * Every socket's address is checked before it is opened.  "" turns off
+	 * http_proxy, https_proxy and all_proxy from the environment: through a
+	 * proxy the socket would go to the proxy, and the proxy would connect to
+	 * 169.254.169.254 for us unchecked.
+	 */
+	SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+	SETOPT(h, CURLOPT_OPENSOCKETDATA, (void *) t);
+	SETOPT(h, CURLOPT_PROXY, "");
 	if (opt->redirect_allowed)
 	{
 		SETOPT(h, CURLOPT_PREREQFUNCTION, on_prerequest);
@@ -337,6 +422,7 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 			char	   *ctype = NULL;
 			long		status = 0;
 			char		too_large_msg[64];
+			char		refused_msg[1024];
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
@@ -363,6 +449,12 @@ fetch_all(const FetchOptions *opt, char *const *urls, size_t n,
 			res.refused_url = t->refused_url;
 			if (res.refused_url)
 				res.error = "redirect refused";
+			else if (res.code == CURLE_COULDNT_CONNECT && t->refusal[0])
+			{
+				res.error = refusal_text(t, t->errbuf[0] ? t->errbuf : curl_easy_strerror(res.code),
+										 refused_msg, sizeof(refused_msg));
+				res.address_refused = !t->opened_after_refusal;
+			}
 			else if (res.too_large)
 			{
 				snprintf(too_large_msg, sizeof(too_large_msg),

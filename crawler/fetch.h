@@ -1,5 +1,6 @@
 /*
- * fetch.h: concurrent HTTP(S) downloads with libcurl's multi interface.
+ * fetch.h: concurrent HTTP(S) downloads with libcurl's multi interface, every
+ * connection checked against an address policy (address.h).
  */
 #ifndef PGLEARN_FETCH_H
 #define PGLEARN_FETCH_H
@@ -8,6 +9,8 @@
 #include <stddef.h>
 
 #include <curl/curl.h>
+
+#include "address.h"
 
 #define PGLEARN_USER_AGENT "pglearn-crawler/0.1"
 
@@ -39,6 +42,13 @@ typedef struct FetchOptions
 	 */
 	bool		(*redirect_allowed) (const char *url, void *arg);
 	void	   *redirect_arg;
+
+	/*
+	 * Which addresses may be connected to; NULL means public ones only.
+	 * Checked on the address of every socket libcurl opens, for the first
+	 * request and every redirect hop alike.
+	 */
+	const AddressPolicy *addresses;
 } FetchOptions;
 
 typedef struct FetchResult
@@ -54,6 +64,7 @@ typedef struct FetchResult
 	const char *content_type;	/* may be NULL */
 	const char *effective_url;	/* after redirects; never NULL */
 	const char *refused_url;	/* redirect target refused by redirect_allowed, or NULL */
+	bool		address_refused;	/* error says which address was refused */
 } FetchResult;
 
 /* called once per finished transfer; everything in *res dies on return */

@@ -8,9 +8,11 @@
  * 2 usage or database error.  `check` uses the monitoring-plugin codes.
  */
 #include "add_tsv.h"
+#include "address.h"
 #include "annotate.h"
 #include "check.h"
 #include "crawl.h"
+#include "feed.h"
 #include "store.h"
 #include "util.h"
 
@@ -103,6 +105,15 @@ usage_fetch_options(FILE *f)
 			"      --batch=N              rows per transaction (default 50)\n"
 			"      --ignore-robots        do not read robots.txt\n"
 			"      --user-agent=STRING    (default \"" PGLEARN_USER_AGENT "\")\n"
+			"Addresses (checked on every connection, redirects included):\n"
+			"      --allow-cidr=CIDR      also connect to this range, e.g. 10.1.2.0/24 or\n"
+			"                             127.0.0.1/32 (repeatable)\n"
+			"      --allow-private        connect to any address: loopback, private,\n"
+			"                             link-local (cloud metadata) and the rest\n"
+			"  By default only public addresses are connected to; loopback, private\n"
+			"  (RFC 1918, fc00::/7), link-local, carrier-grade NAT, multicast, reserved,\n"
+			"  documentation and benchmarking ranges, and IPv6 forms embedding such an\n"
+			"  IPv4 address, are refused.  Proxy variables (http_proxy...) are ignored.\n"
 			"Output:\n"
 			"  -q, --quiet                no progress and no summary line\n"
 			"  -v, --verbose              one line per URL on stderr\n"
@@ -123,7 +134,8 @@ usage_crawl(FILE *f)
 			"      --feed=URL             items of an RSS 2.0/1.0 or Atom feed (repeatable)\n"
 			"      --pending              rows never fetched or failed fewer than 5 times\n"
 			"      --stale=DAYS           rows fetched more than DAYS days ago (fewer than 5 failures)\n"
-			"\n");
+			"      --max-feed-items=N     links taken from each feed (default %d)\n"
+			"\n", FEED_MAX_ITEMS_DEFAULT);
 	usage_fetch_options(f);
 	fprintf(f, "\nExit status: 0 all fetched, 1 some failed, 2 usage or database error.\n");
 }
@@ -215,7 +227,10 @@ enum
 	OPT_FEED,
 	OPT_PENDING,
 	OPT_STALE,
-	OPT_NO_FETCH
+	OPT_NO_FETCH,
+	OPT_ALLOW_PRIVATE,
+	OPT_ALLOW_CIDR,
+	OPT_MAX_FEED_ITEMS
 };
 
 static const struct option long_options[] = {
@@ -231,6 +246,8 @@ static const struct option long_options[] = {
 	{"batch", required_argument, NULL, OPT_BATCH},
 	{"ignore-robots", no_argument, NULL, OPT_IGNORE_ROBOTS},
 	{"user-agent", required_argument, NULL, OPT_USER_AGENT},
+	{"allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE},
+	{"allow-cidr", required_argument, NULL, OPT_ALLOW_CIDR},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -239,6 +256,7 @@ static const struct option long_options[] = {
 	{"feed", required_argument, NULL, OPT_FEED},
 	{"pending", no_argument, NULL, OPT_PENDING},
 	{"stale", required_argument, NULL, OPT_STALE},
+	{"max-feed-items", required_argument, NULL, OPT_MAX_FEED_ITEMS},
 	/* add only */
 	{"no-fetch", no_argument, NULL, OPT_NO_FETCH},
 	{NULL, 0, NULL, 0}
@@ -254,7 +272,17 @@ typedef struct Args
 	bool		pending;
 	long		stale_days;		/* -1: off */
 	bool		no_fetch;
+	AddressPolicy addresses;	/* crawl.fetch.addresses points here */
 } Args;
+
+/* what parse_args allocated; safe after any return of it */
+static void
+args_free(Args *a)
+{
+	strlist_free(&a->feeds);
+	address_policy_free(&a->addresses);
+	a->crawl.fetch.addresses = NULL;
+}
 
 static void
 bad_usage(const char *command, const char *fmt, const char *arg)
@@ -283,6 +311,8 @@ parse_args(const char *command, int argc, char **argv, Args *a)
 	a->crawl.fetch.max_body = 5 * 1024 * 1024;
 	a->crawl.fetch.user_agent = PGLEARN_USER_AGENT;
 	a->crawl.max_text = 100000;
+	a->crawl.max_feed_items = FEED_MAX_ITEMS_DEFAULT;
+	a->crawl.fetch.addresses = &a->addresses;
 	a->batch = 50;
 	a->stale_days = -1;
 	strlist_init(&a->feeds);
@@ -343,6 +373,24 @@ parse_args(const char *command, int argc, char **argv, Args *a)
 				break;
 			case OPT_USER_AGENT:
 				a->crawl.fetch.user_agent = optarg;
+				break;
+			case OPT_ALLOW_PRIVATE:
+				a->addresses.allow_all = true;
+				break;
+			case OPT_ALLOW_CIDR:
+				{
+					char		err[256];
+
+					if (!address_policy_add(&a->addresses, optarg, err, sizeof(err)))
+						return bad_usage(command, "--allow-cidr: %s", err), -1;
+				}
+				break;
+			case OPT_MAX_FEED_ITEMS:
+				if (!is_crawl)
+					return bad_usage(command, "unknown option \"%s\"", "--max-feed-items"), -1;
+				if (!parse_long(optarg, 1, 10000000, &v))
+					return bad_usage(command, "--max-feed-items must be 1..10000000, not \"%s\"", optarg), -1;
+				a->crawl.max_feed_items = (size_t) v;
 				break;
 			case 'q':
 				a->crawl.quiet = true;
@@ -464,7 +512,7 @@ crawl_main(int argc, char **argv)
 	r = parse_args("crawl", argc, argv, &a);
 	if (r != 0)
 	{
-		strlist_free(&a.feeds);
+		args_free(&a);
 		return r > 0 ? EXIT_ALL_OK : EXIT_USAGE;
 	}
 	strlist_init(&urls);
@@ -501,12 +549,12 @@ crawl_main(int argc, char **argv)
 	r = crawl_run(&a.crawl, &store, &urls, &a.feeds);
 	store_close(&store);
 	strlist_free(&urls);
-	strlist_free(&a.feeds);
+	args_free(&a);
 	return r;
 
 usage_fail:
 	strlist_free(&urls);
-	strlist_free(&a.feeds);
+	args_free(&a);
 	return EXIT_USAGE;
 }
 
@@ -531,10 +579,14 @@ add_main(int argc, char **argv)
 
 	r = parse_args("add", argc, argv, &a);
 	if (r != 0)
+	{
+		args_free(&a);
 		return r > 0 ? EXIT_ALL_OK : EXIT_USAGE;
+	}
 	if (argc - optind > 1)
 	{
 		bad_usage("add", "%s", "at most one input file");
+		args_free(&a);
 		return EXIT_USAGE;
 	}
 	if (optind < argc)
@@ -543,6 +595,7 @@ add_main(int argc, char **argv)
 	if (f == NULL)
 	{
 		fprintf(stderr, "pglearn add: cannot open %s: %s\n", path, strerror(errno));
+		args_free(&a);
 		return EXIT_USAGE;
 	}
 
@@ -615,7 +668,7 @@ done:
 		free(entries[i].url);
 	free(entries);
 	strlist_free(&to_fetch);
-	strlist_free(&a.feeds);
+	args_free(&a);
 	return r;
 }
 

@@ -2,8 +2,11 @@
 """Fixture HTTP server for the pglearn crawler tests (standard library only).
 
 Listens on 127.0.0.1 on free ports and writes "HTTP_PORT REDIS_PORT
-HTTP2_PORT" to the file given as argv[1]; the second HTTP port differs only
-in its robots.txt (GET /_robots2/{group,503,404} on either port picks it).  Serves pages in several charsets, compressed bodies,
+HTTP2_PORT HTTP6_PORT" to the file given as argv[1]; the second HTTP port
+differs only in its robots.txt (GET /_robots2/{group,503,404} on either port
+picks it); the third listens on [::1] (0 if this machine has no IPv6
+loopback), a redirect target on another loopback address for the address
+check's tests.  Serves pages in several charsets, compressed bodies,
 redirects, errors, slow and oversized bodies, feeds and a robots.txt, and
 counts hits per path (GET /_hits?path=/x).  A second socket speaks just
 enough RESP to answer PING for `pglearn check`.
@@ -216,6 +219,27 @@ def route(path, query, second=False, accept_encoding=""):
         body = (b'<?xml version="1.0" encoding="EUC-JP"?><rss><channel><item><link>/page/enc</link>'
                 b'</item>\xda\x30\xfc\xff</channel></rss>')
         return 200, {"Content-Type": "application/rss+xml"}, body, {}
+    if path == "/manyitems.rss":
+        # n items; same=1 makes every link the same URL (the cap is counted
+        # on links taken, before duplicates are dropped)
+        n = int(query.get("n", ["10"])[0])
+        port = query.get("port", [""])[0]
+        same = query.get("same", [""])[0] == "1"
+        items = "".join("<item><link>http://127.0.0.1:%s/feed-item/%s</link></item>"
+                        % (port, "same" if same else "many%d" % i) for i in range(n))
+        body = '<?xml version="1.0"?><rss version="2.0"><channel>%s</channel></rss>' % items
+        return 200, {"Content-Type": "application/rss+xml"}, body.encode(), {}
+    if path == "/bigtitle.html":
+        # every short field far over its cap, in characters of 3 bytes
+        long_url = "/img/" + "i" * 3000 + ".png"
+        head = ('<meta name="description" content="%s">'
+                '<meta property="og:description" content="%s">'
+                '<meta property="og:type" content="%s">'
+                '<meta property="og:image" content="%s">'
+                '<link rel="icon" href="%s">'
+                % ("説" * 20000, "明" * 20000, "t" * 500, long_url, long_url))
+        page = html("題" * 1400000, "<p>small body</p>", head)
+        return 200, h, page.encode(), {}
     if path == "/notfeed":
         return 200, h, b"<html><body>not a feed</body></html>", {}
     return 404, h, html("Not found", "<p>no route</p>").encode(), {}
@@ -268,6 +292,10 @@ class Server(ThreadingHTTPServer):
         pass
 
 
+class Server6(Server):
+    address_family = socket.AF_INET6
+
+
 def fake_redis(sock):
     """Answer +PONG / +OK to every RESP command: enough for PING and AUTH."""
     def serve(conn):
@@ -302,9 +330,16 @@ def main():
     srv2 = Server(("127.0.0.1", 0), Handler)
     SECOND_PORT[0] = srv2.server_address[1]
     threading.Thread(target=srv2.serve_forever, daemon=True).start()
+    port6 = 0
+    try:
+        srv6 = Server6(("::1", 0), Handler)
+        port6 = srv6.server_address[1]
+        threading.Thread(target=srv6.serve_forever, daemon=True).start()
+    except OSError:
+        pass
     with open(sys.argv[1] + ".tmp", "w") as f:
-        f.write("%d %d %d\n" % (srv.server_address[1], rsock.getsockname()[1],
-                                 srv2.server_address[1]))
+        f.write("%d %d %d %d\n" % (srv.server_address[1], rsock.getsockname()[1],
+                                    srv2.server_address[1], port6))
     import os
     os.rename(sys.argv[1] + ".tmp", sys.argv[1])
     srv.serve_forever()

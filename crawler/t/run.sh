@@ -6,6 +6,10 @@
 #
 # The crawler runs as the AddressSanitizer/UBSan build (pglearn-asan) unless
 # PGLEARN_BIN names another binary; any sanitizer report fails the suite.
+# The fixture is on loopback, which the crawler refuses by default: the
+# tests pass --allow-cidr 127.0.0.1/32 ($ALLOW) except where they test that
+# refusal.  The address classifier's unit test (t/address_test.c, built with
+# ASan/UBSan) runs first and its results are counted here.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,6 +66,25 @@ check_sanitizer() {
 	fi
 }
 
+# ---- the address classifier's unit test: addresses as data, no sockets ----
+runs=$((runs+1))
+if make -s -C "$crawler" t/address_test >"$tmp/unit.log" 2>&1; then
+	"$crawler/t/address_test" >"$tmp/unit.out" 2>&1
+	unit_rc=$?
+	while IFS= read -r line; do
+		case "$line" in
+			"ok "*) pass "address.c: ${line#ok * - }" ;;
+			"not ok "*) fail "address.c: ${line#not ok * - }" ;;
+			"#"*) echo "$line" ;;
+		esac
+	done < "$tmp/unit.out"
+	check_sanitizer "$tmp/unit.out" "t/address_test"
+	is "$unit_rc" 0 "the address unit test exits 0"
+else
+	sed 's/^/#   /' "$tmp/unit.log"
+	fail "build t/address_test"
+fi
+
 # ---- database ----
 createdb "$DB" || { echo "not ok 1 - createdb $DB"; echo "0 passed, 1 failed"; exit 1; }
 # PGLEARN_TEST_NO_EXTENSION=1 exercises the fallback below on purpose
@@ -85,10 +108,12 @@ fi
 python3 "$here/fixture_server.py" "$tmp/ports" &
 server_pid=$!
 for _ in $(seq 50); do [ -s "$tmp/ports" ] && break; sleep 0.1; done
-read -r PORT REDIS_PORT PORT2 < "$tmp/ports" || { echo "not ok 1 - fixture server"; echo "0 passed, 1 failed"; exit 1; }
+read -r PORT REDIS_PORT PORT2 PORT6 < "$tmp/ports" || { echo "not ok 1 - fixture server"; echo "0 passed, 1 failed"; exit 1; }
 B="http://127.0.0.1:$PORT"
 B2="http://127.0.0.1:$PORT2"
-FAST="--delay 0 --per-host 8 --timeout 5"
+B6="http://[::1]:$PORT6"
+ALLOW="--allow-cidr 127.0.0.1/32"
+FAST="--delay 0 --per-host 8 --timeout 5 $ALLOW"
 col() { q "SELECT $1 FROM pglearn.examples WHERE url = '$B$2'"; }
 hits() { curl -s "$B/_hits?path=$1"; }
 
@@ -96,7 +121,10 @@ hits() { curl -s "$B/_hits?path=$1"; }
 pg --version;                     like "$out" "^pglearn 0\.1 " "--version"
 pg --help;                        is "$rc" 0 "--help exits 0"
 pg crawl --help;                  like "$out" "--pending" "crawl --help lists options"
+like "$out" "--allow-cidr=CIDR.*--allow-private.*only public addresses" "crawl --help documents the address options"
+like "$out" "--max-feed-items=N +links taken from each feed \(default 1000\)" "crawl --help documents --max-feed-items"
 pg add --help;                    like "$out" "--no-fetch" "add --help lists options"
+like "$out" "--allow-cidr=CIDR.*--allow-private" "add --help documents the address options"
 pg check --help;                  like "$out" "--age-warning" "check --help lists options"
 pg crawl;                         is "$rc" 2 "crawl without input is a usage error (2)"
 pg crawl --jobs 0 "$B/utf8.html"; is "$rc" 2 "--jobs 0 is a usage error"
@@ -141,11 +169,11 @@ pg crawl $FAST --max-body 1M --max-text 1000 "$B/big?text"
 is "$(col "length(body)" '/big?text')" 1000 "--max-text caps the body text"
 
 # ---- failures ----
-pg crawl --delay 0 --per-host 8 --timeout 1 --max-body 64k "$B/loop/a" "$B/tofile" "$B/toftp" "$B/404" "$B/500" \
+pg crawl $ALLOW --delay 0 --per-host 8 --timeout 1 --max-body 64k "$B/loop/a" "$B/tofile" "$B/toftp" "$B/404" "$B/500" \
 	"$B/slow?s=3" "$B/big" "$B/big-chunked" "$B/bomb" "$B/image.png" "$B/private/secret.html" "$B/private/open.html" \
 	"http://127.0.0.1:1/" "file:///etc/passwd" "ftp://127.0.0.1/x"
 is "$rc" 1 "crawl with failures exits 1"
-like "$err" "13 URLs, 1 fetched, 12 failed \(1 disallowed by robots.txt\), 2 invalid" "failure summary"
+like "$err" "13 URLs, 1 fetched, 12 failed \(1 disallowed by robots.txt, 0 at refused addresses\), 2 invalid" "failure summary"
 like "$err" "skipping \"file:///etc/passwd\"" "file:// argument refused"
 is "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE 'file:%' OR url LIKE 'ftp:%' OR body LIKE '%root:%'")" 0 "no row for other schemes, nothing read from /etc/passwd"
 like "$(col "http_status || '|' || fetch_error" /loop/a)" "^30[12]\|Maximum \(5\) redirects" "redirect loop stops at the limit"
@@ -161,7 +189,7 @@ is "$(col fetch_error /image.png)" "unsupported content type: image/png" "non-HT
 is "$(col "fetch_error || '|' || (http_status IS NULL)" /private/secret.html)" "disallowed by robots.txt|true" "robots.txt disallow recorded"
 is "$(hits /private/secret.html)" 0 "disallowed page never requested"
 is "$(col title /private/open.html)" "Page open.html" "robots.txt Allow overrides a shorter Disallow"
-like "$(q "SELECT fetch_error FROM pglearn.examples WHERE url = 'http://127.0.0.1:1/'")" "Couldn't connect|Failed to connect" "connection refused"
+like "$(q "SELECT fetch_error FROM pglearn.examples WHERE url = 'http://127.0.0.1:1/'")" "^(Couldn't connect|Failed to connect)" "connection refused by an allowed address: libcurl's error, not the address check's"
 
 # ---- labels survive re-crawls; failures never wipe good content ----
 q "UPDATE pglearn.examples SET label = 1 WHERE url IN ('$B/utf8.html', '$B/404');
@@ -246,7 +274,7 @@ is "$(hits /private/rd1)|$(hits /private/rd3)" "0|0" "disallowed redirect target
 is "$(q "SELECT concat_ws('|', http_status, fetch_error) FROM pglearn.examples WHERE url = '$B/goto?to=$B2/private/rd1'")" \
 	"302|disallowed by robots.txt (redirect to $B2/private/rd1)" "redirect to another host: its robots.txt read first, the hop refused and named"
 is "$(q "SELECT title FROM pglearn.examples WHERE url = '$B/goto?to=$B2/page/rd2'")" "Page rd2" "redirect to an allowed path of another host is followed"
-like "$err" "3 URLs, 1 fetched, 2 failed \(2 disallowed by robots.txt\)" "refused redirects count as disallowed"
+like "$err" "3 URLs, 1 fetched, 2 failed \(2 disallowed by robots.txt, 0 at refused addresses\)" "refused redirects count as disallowed"
 pg crawl $FAST --ignore-robots "$B/goto?to=$B2/private/rd4"
 is "$(q "SELECT title FROM pglearn.examples WHERE url = '$B/goto?to=$B2/private/rd4'")" "Page rd4" "--ignore-robots follows any redirect"
 
@@ -290,13 +318,13 @@ is "$(col "fetched_at > now() - interval '1 minute'" /page/s1)" "t" "--stale ref
 
 # ---- batches and concurrency ----
 for i in $(seq 1 120); do echo "$B/page/n$i"; done > "$tmp/many.txt"
-pg crawl --delay 0 --per-host 16 --jobs 16 --batch 50 --file "$tmp/many.txt"
+pg crawl $ALLOW --delay 0 --per-host 16 --jobs 16 --batch 50 --file "$tmp/many.txt"
 is "$rc" 0 "120 pages in batches of 50"
 is "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE '$B/page/n%' AND title = 'Page ' || substr(url, length('$B/page/') + 1)")" 120 "120 rows with the right titles"
 
 # per-host politeness: 4 pages of 1 s at --per-host 2 take >= 2 s; --per-host 4 about 1 s
 start=$(date +%s.%N)
-pg crawl --delay 0 --per-host 2 --jobs 16 "$B/slow?s=1&a" "$B/slow?s=1&b" "$B/slow?s=1&c" "$B/slow?s=1&d"
+pg crawl $ALLOW --delay 0 --per-host 2 --jobs 16 "$B/slow?s=1&a" "$B/slow?s=1&b" "$B/slow?s=1&c" "$B/slow?s=1&d"
 t=$(elapsed "$start")
 like "$(ge "$t" 1.9)" "^1$" "--per-host 2 serialises a host (4 x 1 s took $t s)"
 
@@ -304,7 +332,7 @@ like "$(ge "$t" 1.9)" "^1$" "--per-host 2 serialises a host (4 x 1 s took $t s)"
 for i in $(seq 1 20); do echo "$B/slow?s=1&sig=$i"; done > "$tmp/slow.txt"
 runs=$((runs+1))
 h0=$(hits /slow)
-"$BIN" crawl --delay 0 --per-host 2 --jobs 2 --file "$tmp/slow.txt" 2>"$tmp/err" & cpid=$!
+"$BIN" crawl $ALLOW --delay 0 --per-host 2 --jobs 2 --file "$tmp/slow.txt" 2>"$tmp/err" & cpid=$!
 # interrupt once both first transfers have reached the server
 for _ in $(seq 100); do [ "$(hits /slow)" -ge $((h0 + 2)) ] && break; sleep 0.05; done
 kill -INT $cpid; wait $cpid; rc=$?
@@ -322,7 +350,7 @@ is "$(q "SELECT count(*) FROM pglearn.examples WHERE url IN ('$B/page/r1', '$B/p
 q "ALTER TABLE pglearn.examples DROP CONSTRAINT crawler_test_reject"
 for i in 1 2 3 4 5 6; do echo "$B/slow?s=0.5&rc=$i"; done > "$tmp/rc.txt"
 runs=$((runs+1))
-"$BIN" crawl --dbname application_name=crawler_rc_test --delay 0 --per-host 2 --jobs 2 --batch 2 --file "$tmp/rc.txt" 2>"$tmp/err" & cpid=$!
+"$BIN" crawl $ALLOW --dbname application_name=crawler_rc_test --delay 0 --per-host 2 --jobs 2 --batch 2 --file "$tmp/rc.txt" 2>"$tmp/err" & cpid=$!
 sleep 0.8
 q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'crawler_rc_test'" >/dev/null
 wait $cpid; rc=$?
@@ -333,7 +361,7 @@ is "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE '%rc=%' AND title 
 # the database gone for good: earlier batches stay, exit 2, no crash
 for i in $(seq 1 12); do echo "$B/slow?s=0.3&gone=$i"; done > "$tmp/gone.txt"
 runs=$((runs+1))
-"$BIN" crawl --dbname application_name=crawler_gone_test --delay 0 --per-host 2 --jobs 2 --batch 2 --file "$tmp/gone.txt" 2>"$tmp/err" & cpid=$!
+"$BIN" crawl $ALLOW --dbname application_name=crawler_gone_test --delay 0 --per-host 2 --jobs 2 --batch 2 --file "$tmp/gone.txt" 2>"$tmp/err" & cpid=$!
 sleep 0.8
 psql -X -qAt -d postgres -c "ALTER DATABASE $DB ALLOW_CONNECTIONS false" \
 	-c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'crawler_gone_test'" >/dev/null
@@ -346,10 +374,103 @@ like "$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE '%gone=%'")" "^(
 pg crawl $FAST --dbname "postgresql:///$DB?application_name=uri_test" "$B/page/uri"
 is "$rc|$(col title /page/uri)" "0|Page uri" "--dbname takes a URI"
 
+# ---- the address check: by default only public addresses are connected to ----
+REFUSED_HINT="(use --allow-private or --allow-cidr to crawl private networks)"
+robots_hits=$(hits /robots.txt)
+pg crawl --delay 0 "$B/page/refused1"
+is "$rc" 1 "by default a 127.0.0.1 URL fails (exit 1)"
+is "$(col "concat_ws('|', coalesce(http_status::text, 'null'), fetch_error, coalesce(title, 'null'))" /page/refused1)" \
+	"null|refused: 127.0.0.1 is a loopback address $REFUSED_HINT|null" "... its fetch_error is the refusal, not libcurl's \"couldn't connect\""
+like "$err" "1 URLs, 0 fetched, 1 failed \(0 disallowed by robots.txt, 1 at refused addresses\)" "... counted as refused in the summary"
+is "$(hits /page/refused1)|$(hits /robots.txt)" "0|$robots_hits" "... neither the page nor its robots.txt was requested"
+pg crawl --delay 0 "http://localhost:$PORT/page/refused2" "http://[::ffff:127.0.0.1]:$PORT/page/refused3" \
+	"http://2130706433:$PORT/page/refused4" "http://0x7f.1:$PORT/page/refused5"
+like "$(q "SELECT fetch_error FROM pglearn.examples WHERE url = 'http://localhost:$PORT/page/refused2'")" \
+	"^refused: (127\.0\.0\.1|::1) is a loopback address" "a name (localhost) is refused for the addresses it resolves to"
+is "$(q "SELECT fetch_error FROM pglearn.examples WHERE url = 'http://[::ffff:127.0.0.1]:$PORT/page/refused3'")" \
+	"refused: ::ffff:127.0.0.1 (IPv4-mapped 127.0.0.1) is a loopback address $REFUSED_HINT" "an IPv4-mapped IPv6 literal is refused as its IPv4"
+is "$(q "SELECT string_agg(fetch_error, '|' ORDER BY url) FROM pglearn.examples WHERE url IN ('http://2130706433:$PORT/page/refused4', 'http://0x7f.1:$PORT/page/refused5')")" \
+	"refused: 127.0.0.1 is a loopback address $REFUSED_HINT|refused: 127.0.0.1 is a loopback address $REFUSED_HINT" \
+	"127.0.0.1 written as 2130706433 or 0x7f.1 is refused too"
+is "$(hits /page/refused2)$(hits /page/refused3)$(hits /page/refused4)$(hits /page/refused5)" "0000" "... none of them was requested"
+
+feed_hits=$(hits /feed.atom)
+pg crawl --delay 0 --feed "$B/feed.atom"
+is "$rc" 1 "a feed on 127.0.0.1 fails by default"
+like "$err" "feed $B/feed.atom: refused: 127.0.0.1 is a loopback address" "... with the refusal on stderr"
+is "$(hits /feed.atom)" "$feed_hits" "... and is not requested"
+
+printf '%s\t1\n' "$B/page/refused-add" > "$tmp/refused.tsv"
+pg add --delay 0 "$tmp/refused.tsv"
+is "$rc|$(col "label || '|' || fetch_error" /page/refused-add)" "1|1|refused: 127.0.0.1 is a loopback address $REFUSED_HINT" \
+	"add: the label is imported, the fetch refused by default"
+pg add $FAST "$tmp/refused.tsv"
+is "$rc|$(col "title || '|' || coalesce(fetch_error, 'null')" /page/refused-add)" "0|Page refused-add|null" "add --allow-cidr 127.0.0.1/32 fetches it"
+
+pg crawl --delay 0 --allow-cidr 127.0.0.0/8 "$B/page/allowed1"
+is "$rc|$(col title /page/allowed1)" "0|Page allowed1" "--allow-cidr 127.0.0.0/8 allows the fixture"
+pg crawl --delay 0 --allow-private "$B/page/allowed2"
+is "$rc|$(col title /page/allowed2)" "0|Page allowed2" "--allow-private allows it"
+pg crawl --delay 0 --allow-cidr 10.0.0.0/8 --allow-cidr ::1/128 --allow-cidr 127.0.0.2/32 "$B/page/refused6"
+is "$rc|$(col fetch_error /page/refused6)" "1|refused: 127.0.0.1 is a loopback address $REFUSED_HINT" "other --allow-cidr ranges do not allow 127.0.0.1"
+pg crawl --allow-cidr 127.0.0.1/24 "$B/page/x"
+like "$rc|$err" "^2\|pglearn crawl: --allow-cidr: \"127.0.0.1/24\" has bits set right of its prefix length" "--allow-cidr with host bits set is a usage error"
+pg crawl --allow-cidr localhost "$B/page/x"
+like "$rc|$err" "^2\|.*\"localhost\" is not an IP address or CIDR range" "--allow-cidr takes addresses, not names"
+pg add --allow-cidr 127.0.0.1/33 "$tmp/refused.tsv"
+like "$rc|$err" "^2\|pglearn add: --allow-cidr: .*at most 32" "add checks --allow-cidr too"
+
+# a redirect from an allowed host to a refused one: [::1], loopback too
+if [ "$PORT6" != 0 ]; then
+	pg crawl $FAST "$B/goto?to=$B6/page/v6target"
+	is "$rc" 1 "a redirect from 127.0.0.1 (allowed) to [::1] (not allowed) fails"
+	is "$(q "SELECT concat_ws('|', http_status, fetch_error, coalesce(title, 'null'), coalesce(body, 'null'), coalesce(final_url, 'null')) FROM pglearn.examples WHERE url = '$B/goto?to=$B6/page/v6target'")" \
+		"302|refused: ::1 is a loopback address, redirected to $B6/page/v6target $REFUSED_HINT|null|null|null" \
+		"... refused at the hop: the last status, the refusal naming the hop; nothing of the target stored"
+	is "$(hits /page/v6target)|$(q "SELECT count(*) FROM pglearn.examples WHERE url LIKE '%v6target%' AND url <> '$B/goto?to=$B6/page/v6target'")" "0|0" \
+		"... the redirect target was never requested, and has no row"
+	like "$err" "1 URLs, 0 fetched, 1 failed \(0 disallowed by robots.txt, 1 at refused addresses\)" "... counted as refused"
+	pg crawl $FAST --allow-cidr ::1/128 "$B/goto?to=$B6/page/v6ok"
+	is "$rc|$(q "SELECT title FROM pglearn.examples WHERE url = '$B/goto?to=$B6/page/v6ok'")|$(hits /page/v6ok)" "0|Page v6ok|1" \
+		"with --allow-cidr ::1/128 as well the same redirect is followed (the [::1] fixture answers)"
+else
+	echo "# no IPv6 loopback here: the redirect tests are left out"
+fi
+
+# proxies from the environment are ignored: the "proxy" here is the fake Redis port
+proxy="http://127.0.0.1:$REDIS_PORT"
+like "$(http_proxy=$proxy curl -s -m 5 -o /dev/null -w '%{http_code}' "$B/page/noproxy-control" 2>&1)" "^(000|)$" \
+	"control: curl itself would send the request to that http_proxy and fail"
+export http_proxy=$proxy HTTP_PROXY=$proxy https_proxy=$proxy all_proxy=$proxy ALL_PROXY=$proxy no_proxy= NO_PROXY=
+pg crawl $FAST "$B/page/noproxy"
+unset http_proxy HTTP_PROXY https_proxy all_proxy ALL_PROXY no_proxy NO_PROXY
+is "$rc|$(col title /page/noproxy)|$(hits /page/noproxy)" "0|Page noproxy|1" \
+	"http_proxy, https_proxy and all_proxy are ignored: the page was fetched directly"
+
+# ---- caps: feed items, titles and descriptions ----
+pg crawl $FAST --max-feed-items 5 --feed "$B/manyitems.rss?n=12&port=$PORT"
+is "$rc" 0 "a feed over --max-feed-items is not a failure (exit 0)"
+like "$err" "feed $B/manyitems.rss\?n=12&port=$PORT: only the first 5 items taken, 7 more skipped \(--max-feed-items\)" \
+	"... the skipped items are reported on stderr"
+like "$err" "5 URLs, 5 fetched, .* 7 feed items over --max-feed-items" "... and counted in the summary"
+is "$(q "SELECT string_agg(substr(url, length('$B/feed-item/') + 1), ',' ORDER BY url) FROM pglearn.examples WHERE url LIKE '$B/feed-item/many%'")" \
+	"many0,many1,many2,many3,many4" "... only the feed's first 5 items were crawled"
+pg crawl $FAST --feed "$B/manyitems.rss?n=1003&same=1&port=$PORT"
+like "$rc|$err" "^0\|.*only the first 1000 items taken, 3 more skipped.* 3 feed items over --max-feed-items" "the default --max-feed-items is 1000"
+pg crawl --max-feed-items 0 --feed "$B/feed.atom"
+is "$rc" 2 "--max-feed-items 0 is a usage error"
+pg add --max-feed-items 5 "$tmp/refused.tsv"
+is "$rc" 2 "add has no feeds, so no --max-feed-items"
+
+pg crawl $FAST --max-body 16M "$B/bigtitle.html"
+is "$(col "concat_ws('|', length(title), octet_length(title), title = repeat('題', 1000), length(description), length(og_description), length(og_type), coalesce(og_image, 'null'), coalesce(favicon, 'null'), body)" /bigtitle.html)" \
+	"1000|3000|t|10000|10000|100|null|null|small body" \
+	"a 1.4-million-character title is cut to 1000 characters, descriptions to 10000, og:type to 100 (on character boundaries); over-long image and icon URLs dropped"
+
 # ---- progress on a terminal ----
 if command -v script >/dev/null; then
 	runs=$((runs+1))
-	script -qec "$BIN crawl --delay 0 --per-host 4 --file $tmp/many.txt" /dev/null > "$tmp/tty" 2>&1
+	script -qec "$BIN crawl $ALLOW --delay 0 --per-host 4 --file $tmp/many.txt" /dev/null > "$tmp/tty" 2>&1
 	check_sanitizer "$tmp/tty" "crawl (terminal)"
 	like "$(tr '\r' '\n' < "$tmp/tty")" "120/120 done, 0 failed, [0-9.]+ pages/s" "progress (done/total, failures, pages/s) on a terminal"
 fi
