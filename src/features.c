@@ -56,9 +56,11 @@
  * debugging.  In a database whose encoding lacks a character of a token
  * name, that character is shown as \uXXXX.
  *
- * All scratch memory lives in a private context deleted before returning,
- * and the token loops check for interrupts, so a huge body can be
- * cancelled.
+ * A document may have at most FEATURES_MAX_TOKENS (2^20) distinct tokens,
+ * a tsvector as many lexemes; more is an error (54000), which bounds the
+ * memory both functions need whatever the input.  All scratch memory lives
+ * in a private context deleted before returning, and the token loops check
+ * for interrupts, so a huge body can be cancelled.
  *
  *-------------------------------------------------------------------------
  */
@@ -95,6 +97,34 @@ PG_FUNCTION_INFO_V1(pglearn_feature_names);
 /* The bias token of binary features. */
 #define FEATURES_BIAS_TOKEN		"BIAS"
 
+/*
+ * The most distinct tokens one document may have: those of url, title and
+ * body together (the bias token of binary features aside), or the lexemes
+ * of a tsvector.
+ *
+ * The memory features() and feature_names() need grows with the number of
+ * distinct tokens, not with the length of the text: each costs a hash
+ * table entry, its bytes, a bucket and a vector entry, 90 to 150 bytes.
+ * Without a limit a text of distinct made-up words cost 4 to 11 times its
+ * length (17 for feature_names()), gigabytes for a large text.  At the
+ * limit features() needs about 95 MB beyond its input for short tokens and
+ * 155 MB for 64-byte ones, feature_names() 110 and 170 MB (measured on
+ * PostgreSQL 15; t/memory.sh checks it).  Counting tokens rather than bytes
+ * keeps the limit a property of the document alone, the same on every
+ * server whatever its settings, as an IMMUTABLE function needs.
+ *
+ * Why 2^20: it is the default hash space, so a document with more distinct
+ * tokens would fill most of the default buckets by itself, and real text
+ * stays far below it.  Debian's manual pages (117 MB) as one document have
+ * 73,129 distinct tokens, Perl's library and documentation (10 MB) 47,539:
+ * words repeat.  CJK text gives a token per character bigram, but bigrams
+ * repeat too; the crawler keeps at most 5 MB of body, 1.7 million CJK
+ * characters, and for the limit to bite well over half of their bigrams
+ * would have to be new.  Generated data (lists of numbers, hex or base64
+ * identifiers) is what reaches it.
+ */
+#define FEATURES_MAX_TOKENS		(1 << 20)
+
 /* One distinct token and how often it occurred. */
 typedef struct TokenEntry
 {
@@ -110,14 +140,58 @@ typedef struct TokenTable
 	TokenEntry *entries;
 	uint32		capacity;		/* a power of two */
 	uint32		used;
+	uint32		max_used;		/* FEATURES_MAX_TOKENS, + 1 for the bias */
+	char	   *arena;			/* where the next token's bytes go */
+	size_t		arena_free;		/* bytes left there */
 } TokenTable;
+
+/*
+ * Token bytes are carved out of blocks of this size rather than palloc'd
+ * one by one: a chunk header and power-of-two rounding would more than
+ * double the memory of short tokens, and the bytes are freed all at once
+ * with the context anyway.
+ */
+#define FEATURES_ARENA_BLOCK	(64 * 1024)
 
 static void
 token_table_init(TokenTable *table)
 {
 	table->capacity = 256;
 	table->used = 0;
+	table->max_used = FEATURES_MAX_TOKENS;
 	table->entries = palloc0(sizeof(TokenEntry) * table->capacity);
+	table->arena = NULL;
+	table->arena_free = 0;
+}
+
+/* Room for size bytes of token text (a lexeme may exceed a block). */
+static char *
+token_table_bytes(TokenTable *table, size_t size)
+{
+	char	   *result;
+
+	if (size > table->arena_free)
+	{
+		size_t		block = Max(size, FEATURES_ARENA_BLOCK);
+
+		table->arena = palloc(block);
+		table->arena_free = block;
+	}
+	result = table->arena;
+	table->arena += size;
+	table->arena_free -= size;
+	return result;
+}
+
+static void
+too_many_tokens(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("document has more than %d distinct tokens", FEATURES_MAX_TOKENS),
+			 errdetail("A document's url, title and body together may have at most %d distinct tokens (words, character bigrams, URL parts), and a tsvector at most %d lexemes; the limit bounds the memory features() and feature_names() need.",
+					   FEATURES_MAX_TOKENS, FEATURES_MAX_TOKENS),
+			 errhint("Strip what is not prose (word lists, encoded data, generated identifiers) or split the text into several documents.")));
 }
 
 static void
@@ -127,14 +201,8 @@ token_table_grow(TokenTable *table)
 	uint32		old_capacity = table->capacity;
 	uint32		i;
 
-	/* more distinct tokens than an fvec can hold is no article */
-	if (table->used >= FVEC_MAX_NNZ)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many distinct features"),
-				 errdetail("A document may have at most %d distinct tokens.",
-						   FVEC_MAX_NNZ)));
-
+	StaticAssertStmt(FEATURES_MAX_TOKENS + 1 <= FVEC_MAX_NNZ,
+					 "an fvec must hold a bucket per distinct token");
 	table->capacity *= 2;
 	table->entries = MemoryContextAllocExtended(CurrentMemoryContext,
 												sizeof(TokenEntry) * (Size) table->capacity,
@@ -159,16 +227,10 @@ static void
 token_table_add(TokenTable *table, const char *bytes, size_t len, int64 count)
 {
 	uint32		hash = murmurhash3_32(bytes, len, 0);
-	uint32		mask;
-	uint32		slot;
+	uint32		mask = table->capacity - 1;
+	uint32		slot = hash & mask;
 	TokenEntry *entry;
 
-	/* keep the load factor at most one half, so probes stay short */
-	if ((table->used + 1) * 2 > table->capacity)
-		token_table_grow(table);
-
-	mask = table->capacity - 1;
-	slot = hash & mask;
 	for (;;)
 	{
 		entry = &table->entries[slot];
@@ -182,7 +244,26 @@ token_table_add(TokenTable *table, const char *bytes, size_t len, int64 count)
 		}
 		slot = (slot + 1) & mask;
 	}
-	entry->bytes = palloc(len + 1);
+
+	/* a new token */
+	if (table->used >= table->max_used)
+		too_many_tokens();
+
+	/*
+	 * Keep the load factor at most one half, so probes stay short; the
+	 * bias token past the limit may exceed it (by one entry), rather than
+	 * double the table for one entry.
+	 */
+	if ((table->used + 1) * 2 > table->capacity && table->used < FEATURES_MAX_TOKENS)
+	{
+		token_table_grow(table);
+		mask = table->capacity - 1;
+		slot = hash & mask;
+		while (table->entries[slot].bytes != NULL)
+			slot = (slot + 1) & mask;
+		entry = &table->entries[slot];
+	}
+	entry->bytes = token_table_bytes(table, len + 1);
 	memcpy(entry->bytes, bytes, len);
 	entry->bytes[len] = '\0';
 	entry->len = (int32) len;
@@ -366,8 +447,12 @@ build_fvec(TokenTable *table, int hash_bits, bool binary,
 	FVec	   *result;
 
 	if (binary)
+	{
+		/* the bias is not the document's: it may go past the limit */
+		table->max_used = FEATURES_MAX_TOKENS + 1;
 		token_table_add(table, FEATURES_BIAS_TOKEN,
 						strlen(FEATURES_BIAS_TOKEN), 1);
+	}
 
 	if (table->used == 0)
 	{
@@ -645,6 +730,7 @@ pglearn_feature_names(PG_FUNCTION_ARGS)
 	MemoryContext caller_context = CurrentMemoryContext;
 	MemoryContext per_query_context;
 	MemoryContext work_context;
+	MemoryContext row_context;
 	TokenTable	table;
 	FVec	   *vector;
 	NamedFeature *named;
@@ -697,18 +783,24 @@ pglearn_feature_names(PG_FUNCTION_ARGS)
 	if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
 		conversion_proc = FindDefaultConversionProc(PG_UTF8, GetDatabaseEncoding());
 
+	/* a row's name text is garbage once the tuplestore has copied it */
+	row_context = AllocSetContextCreate(work_context,
+										"pglearn feature_names row",
+										ALLOCSET_SMALL_SIZES);
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
 
 		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(row_context);
 		values[0] = PointerGetDatum(feature_name_text(named[i].entry->bytes,
 													  named[i].entry->len,
 													  conversion_proc));
 		values[1] = Int32GetDatum(named[i].index);
 		values[2] = Float4GetDatum(fvec_value_at(vector, named[i].index));
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
+		MemoryContextReset(row_context);
 	}
 
 	MemoryContextSwitchTo(caller_context);
