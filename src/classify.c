@@ -303,8 +303,15 @@ named_model_lookup(FunctionCallInfo fcinfo, text *name_text, bool again)
 	args[0] = PointerGetDatum(name_text);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT model, params FROM pglearn.models WHERE name = $1 "
-								"ORDER BY created_at DESC, id DESC LIMIT 1",
+	/*
+	 * Schema-qualified names and operators only: this runs with the
+	 * caller's search_path, and an operator a user put before pg_catalog
+	 * (public.=(text, text), say) must never run here.  ORDER BY uses the
+	 * columns' default btree operator classes, found without a name lookup.
+	 */
+	ret = SPI_execute_with_args("SELECT m.model, m.params FROM pglearn.models m"
+								" WHERE m.name OPERATOR(pg_catalog.=) $1"
+								" ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
 								1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
