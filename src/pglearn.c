@@ -5,6 +5,8 @@
  *
  * Every setting lives here so there is one place to read what can be
  * tuned.  _PG_init only defines settings; it never raises an error.
+ * Settings that bound resources or reach other servers are PGC_SUSET: a
+ * session must not be able to lift a limit the server's administrator set.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +30,10 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	/*
+	 * A bound on what one query may take from the server is the server's:
+	 * a superuser setting, so a user cannot SET it to a terabyte.
+	 */
 	DefineCustomIntVariable("pglearn.max_train_memory",
 							"Maximum memory one train() aggregate may use for its training set.",
 							"A larger training set fails with an error instead of exhausting memory.",
@@ -35,14 +41,16 @@ _PG_init(void)
 							1024 * 1024,
 							1024,
 							MAX_KILOBYTES,
-							PGC_USERSET,
+							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	/*
 	 * Read by SQL only, through current_setting(): the scoring trigger on
 	 * pglearn.examples, the label_conflicts view, and the default model
-	 * name of rescore, refresh, top_features and supporting_features.
+	 * name of rescore, refresh, top_features and supporting_features.  A
+	 * user's own choice (it bounds nothing and reaches no other server),
+	 * so every user may set it.
 	 */
 	DefineCustomStringVariable("pglearn.default_model",
 							   "Name of the stored model that scores pglearn.examples.",
