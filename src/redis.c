@@ -10,7 +10,8 @@
  * recommend() and records the members in pglearn.publications; this file
  * reads that row.  publish_pending() and publish_status (SQL) use the
  * functions at the end to re-push a list and to read Redis's versions;
- * published() reads a list back as the front end sees it.
+ * published() reads a list back as the front end sees it, and
+ * redis_status() checks the connection for monitoring.
  *
  * Key layout (prefix = pglearn.redis_prefix):
  *	 <prefix>list:<name>		sorted set, member url, score = model score
@@ -42,21 +43,47 @@
  * timed out on the client but completed on the server): the Lua script
  * installs a list only if its version is higher than the one Redis holds.
  *
- * Time: every connection uses redisConnectWithTimeout (or the unix socket
- * variant) and then redisSetTimeout, so each read and write is bounded by
- * pglearn.redis_command_timeout; a failed or timed-out step ends the push.
- * Outside the commit callback (publish_pending(), publish_status) replies
- * are awaited with WaitLatchOrSocket, so query cancel acts at once; in the
- * callback interrupts are held anyway and the timeouts are the bound.
- * Host names are resolved by getaddrinfo(), which no timeout bounds: use
- * an address or a name the resolver answers locally.
+ * Time: sockets are non-blocking and every wait is pglearn's own, against
+ * an absolute deadline: connecting (TCP or unix socket) must be done within
+ * pglearn.redis_connect_timeout, and each exchange -- one command, or one
+ * pipelined batch of up to REDIS_CHUNK commands, from its first byte sent
+ * to its last reply read -- within pglearn.redis_command_timeout, so a
+ * server that answers slowly byte by byte cannot stretch a wait.  A push
+ * therefore takes at most connect_timeout + (exchanges) x command_timeout,
+ * and once one push of a commit finds Redis unreachable, the commit does
+ * not try that Redis again for its other lists.  Both timeouts are
+ * superuser settings of at most REDIS_MAX_TIMEOUT_MS: the commit callback
+ * holds the row locks of the lists it pushes, and its session, for as long
+ * as Redis makes it wait.
+ *
+ * Interrupts: outside the commit callback (publish_pending(),
+ * publish_status, published(), redis_status()) waits are on the latch and
+ * the socket together and serve interrupts, so query cancel acts at once.
+ * In the commit callback PostgreSQL holds interrupts and nothing may
+ * ERROR, so the wait polls the socket in short slices and looks at the
+ * flags the signal handlers set: a pending terminate or cancel ends the
+ * wait at once, the rest of the publications stay pending for
+ * publish_pending() (each with a WARNING), and PostgreSQL serves the
+ * interrupt when the commit is done.
+ *
+ * Host names are resolved by getaddrinfo(), which no timeout bounds and no
+ * signal interrupts: use an address or a name the resolver answers
+ * locally.
+ *
+ * Secrets: the Redis password comes from pglearn.redis_url or, when the URL
+ * has none, from the file pglearn.redis_password_file names (so it need
+ * never be a setting, which PostgreSQL logs when it changes).  No message
+ * quotes the URL or the file's content; they name host:port or the socket
+ * path.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <limits.h>
-#include <sys/time.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -68,6 +95,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/fd.h"
 #include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -80,6 +108,7 @@
 
 /* settings */
 static char *redis_url = NULL;
+static char *redis_password_file = NULL;
 static int	redis_connect_timeout = 1000;	/* ms */
 static int	redis_command_timeout = 1000;	/* ms */
 static char *redis_prefix = NULL;
@@ -92,6 +121,21 @@ static int	redis_ttl = 7 * 24 * 3600;	/* s; 0 = no expiry */
 #define REDIS_TMP_TTL "3600"
 
 /*
+ * Largest pglearn.redis_connect_timeout and pglearn.redis_command_timeout.
+ * A commit waits for Redis with its row locks held and its client waiting;
+ * a Redis that has not answered a command in a minute is down, not slow.
+ */
+#define REDIS_MAX_TIMEOUT_MS (60 * 1000)
+
+/*
+ * The longest one poll() of the commit callback sleeps before it looks at
+ * the interrupt flags again.  The signal that sets them also cuts poll()
+ * short; this bounds only the race of a signal arriving between the look
+ * and the poll().
+ */
+#define REDIS_POLL_SLICE_MS 100
+
+/*
  * Where to connect, parsed from pglearn.redis_url.  "where" (host:port or
  * the socket path) is what messages name; the password never leaves here.
  */
@@ -102,10 +146,38 @@ typedef struct RedisTarget
 	int			port;
 	char		path[MAXPGPATH];
 	char		user[128];		/* ACL user; '' = AUTH with the password only */
-	char		password[256];	/* '' = no AUTH */
+	char		password[256];	/* from the URL or the password file; '' =
+								 * no AUTH */
 	int			db;
 	char		where[MAXPGPATH + 16];
 } RedisTarget;
+
+/*
+ * Why the configured target cannot be used, for an ERROR or for a status
+ * column: message (an errmsg), detail and hint (sentences, or '').  Never
+ * holds the URL or the password.
+ */
+typedef struct RedisProblem
+{
+	int			sqlerrcode;
+	char		message[MAXPGPATH + 128];
+	char		detail[256];
+	char		hint[256];
+} RedisProblem;
+
+/*
+ * How one step of talking to Redis ended.  Only interruptible waits (the
+ * SQL functions) can also end in an ERROR, for a cancel or terminate.
+ */
+typedef enum RedisIo
+{
+	REDIS_IO_OK,
+	REDIS_IO_FAILED,			/* connection or I/O failure: c->errstr */
+	REDIS_IO_TIMEOUT,			/* the deadline passed */
+	REDIS_IO_INTERRUPTED,		/* commit callback: cancel or terminate
+								 * pending */
+	REDIS_IO_REPLY_ERROR		/* Redis answered, with an error */
+} RedisIo;
 
 /* one Redis command as hiredis's argv interface wants it */
 typedef struct RedisCommand
@@ -147,9 +219,11 @@ static MemoryContext pending_context = NULL;
 static bool callbacks_registered = false;
 
 /*
- * Outside the commit callback (publish_pending(), publish_status) replies
- * are awaited on the latch, so query cancel and statement_timeout work
- * while Redis is slow; the connection in use is freed if that ERRORs.
+ * Outside the commit callback (publish_pending(), publish_status,
+ * published(), redis_status()) waits are on the latch, so query cancel and
+ * statement_timeout work while Redis is slow; the connection in use is
+ * freed if that ERRORs.  False, the default, is the commit callback's
+ * error-free waiting.
  */
 static bool redis_interruptible = false;
 static redisContext *open_context = NULL;
@@ -199,6 +273,7 @@ PG_FUNCTION_INFO_V1(pglearn_redis_queue);
 PG_FUNCTION_INFO_V1(pglearn_redis_push);
 PG_FUNCTION_INFO_V1(pglearn_redis_versions);
 PG_FUNCTION_INFO_V1(pglearn_redis_published);
+PG_FUNCTION_INFO_V1(pglearn_redis_status);
 
 
 /* ---------------------------------------------------------------- URL */
@@ -269,9 +344,10 @@ parse_number(const char *s, size_t len, long max, long *value)
 
 /*
  * Parses a Redis URL into *t:
- *	 redis://[[user]:password@]host[:port][/db]	(host may be [IPv6])
+ *	 redis://[[user][:password]@]host[:port][/db]	(host may be [IPv6])
  *	 unix:///path/to/socket[?db=N]  or  /path/to/socket[?db=N]
- * user and password may be percent-encoded.  Returns NULL on success, else
+ * user and password may be percent-encoded; "user@" names the ACL user of a
+ * password that pglearn.redis_password_file holds.  Returns NULL on success, else
  * a sentence for errdetail that never quotes the URL (it may hold a
  * password).  Allocates nothing.
  */
@@ -315,7 +391,7 @@ redis_parse_url(const char *url, RedisTarget *t)
 	}
 
 	if (strncmp(url, "redis://", 8) != 0)
-		return "Use redis://[[user]:password@]host[:port][/db], unix:///path/to/socket or an absolute socket path.";
+		return "Use redis://[[user][:password]@]host[:port][/db], unix:///path/to/socket or an absolute socket path.";
 	rest = url + 8;
 
 	/* user information ends at the last '@' (a password may contain '@') */
@@ -323,12 +399,14 @@ redis_parse_url(const char *url, RedisTarget *t)
 	if (at != NULL)
 	{
 		const char *colon = memchr(rest, ':', at - rest);
+		const char *user_end = colon != NULL ? colon : at;
 
-		if (colon == NULL)
-			return "The part before '@' must be :password or user:password.";
-		if (!decode_component(rest, colon - rest, t->user, sizeof(t->user)) ||
-			!decode_component(colon + 1, at - colon - 1, t->password, sizeof(t->password)))
+		if (!decode_component(rest, user_end - rest, t->user, sizeof(t->user)) ||
+			(colon != NULL &&
+			 !decode_component(colon + 1, at - colon - 1, t->password, sizeof(t->password))))
 			return "The user name or password is too long or has a malformed %-escape.";
+		if (colon == NULL && t->user[0] == '\0')
+			return "The part before '@' must be user, :password or user:password.";
 		host = at + 1;
 	}
 	else
@@ -421,146 +499,346 @@ check_redis_url(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-/* The configured target, or an ERROR if there is none. */
+/* Fills in *p; the sentences must not hold the URL or the password. */
 static void
-current_target(RedisTarget *t)
+set_problem(RedisProblem *p, int sqlerrcode, const char *detail, const char *hint,
+			const char *fmt,...) pg_attribute_printf(5, 6);
+
+static void
+set_problem(RedisProblem *p, int sqlerrcode, const char *detail, const char *hint,
+			const char *fmt,...)
+{
+	va_list		args;
+
+	p->sqlerrcode = sqlerrcode;
+	va_start(args, fmt);
+	vsnprintf(p->message, sizeof(p->message), fmt, args);
+	va_end(args);
+	snprintf(p->detail, sizeof(p->detail), "%s", detail ? detail : "");
+	snprintf(p->hint, sizeof(p->hint), "%s", hint ? hint : "");
+}
+
+/*
+ * Reads the password from pglearn.redis_password_file into t->password.
+ *
+ * The file is a secret, so it must be a regular file without group or
+ * world access, as libpq requires of ~/.pgpass and the server of its SSL
+ * key; unlike libpq, which warns and ignores the file, this is an error:
+ * a password that cannot be used should not be half-accepted.  The file
+ * holds the password alone: its content less one trailing line end
+ * ("\n" or "\r\n").  An ACL user goes in the URL (redis://user@host).  A
+ * relative path is relative to the data directory.  Returns false with *p
+ * filled in; no message quotes the file's content.
+ */
+static bool
+read_password_file(const char *path, RedisTarget *t, RedisProblem *p)
+{
+	FILE	   *file;
+	struct stat st;
+	char		buf[sizeof(t->password) + 2];	/* the longest password, \r\n */
+	size_t		len;
+	bool		ok = false;
+
+	file = AllocateFile(path, "r");
+	if (file == NULL)
+	{
+		set_problem(p, ERRCODE_CONFIG_FILE_ERROR, NULL,
+					"Check the path (a relative one is relative to the data directory) and that the server's operating system user can read the file.",
+					"could not open pglearn.redis_password_file \"%s\": %m", path);
+		return false;
+	}
+	if (fstat(fileno(file), &st) != 0)
+		set_problem(p, ERRCODE_CONFIG_FILE_ERROR, NULL, NULL,
+					"could not stat pglearn.redis_password_file \"%s\": %m", path);
+	else if (!S_ISREG(st.st_mode))
+		set_problem(p, ERRCODE_CONFIG_FILE_ERROR, NULL, NULL,
+					"pglearn.redis_password_file \"%s\" is not a regular file", path);
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		set_problem(p, ERRCODE_CONFIG_FILE_ERROR,
+					"The file holds the Redis password, so no one but the server's operating system user may be able to read it.",
+					"Remove the group and world permissions, e.g. chmod 0600 (u=rw or less).",
+					"pglearn.redis_password_file \"%s\" has group or world access", path);
+	else
+	{
+		len = fread(buf, 1, sizeof(buf), file);
+		if (ferror(file))
+			set_problem(p, ERRCODE_CONFIG_FILE_ERROR, NULL, NULL,
+						"could not read pglearn.redis_password_file \"%s\": %m", path);
+		else
+		{
+			if (len > 0 && buf[len - 1] == '\n')
+				len--;
+			if (len > 0 && buf[len - 1] == '\r')
+				len--;
+			if (len == 0)
+				set_problem(p, ERRCODE_CONFIG_FILE_ERROR,
+							"The file must hold the Redis password.", NULL,
+							"pglearn.redis_password_file \"%s\" is empty", path);
+			else if (memchr(buf, '\n', len) != NULL || memchr(buf, '\r', len) != NULL ||
+					 memchr(buf, '\0', len) != NULL)
+				set_problem(p, ERRCODE_CONFIG_FILE_ERROR,
+							"The file must hold the password alone, on one line; an ACL user name goes in pglearn.redis_url (redis://user@host:port/db).", NULL,
+							"pglearn.redis_password_file \"%s\" holds more than a password", path);
+			else if (len >= sizeof(t->password))
+				set_problem(p, ERRCODE_CONFIG_FILE_ERROR, NULL, NULL,
+							"the password in pglearn.redis_password_file \"%s\" is longer than %d bytes",
+							path, (int) sizeof(t->password) - 1);
+			else
+			{
+				memcpy(t->password, buf, len);
+				t->password[len] = '\0';
+				ok = true;
+			}
+		}
+	}
+	explicit_bzero(buf, sizeof(buf));
+	FreeFile(file);
+	return ok;
+}
+
+/*
+ * The configured target: pglearn.redis_url parsed, and the password from
+ * pglearn.redis_password_file when the URL has none (a password in the URL
+ * wins, as it did before the file existed).  Returns false with *p filled
+ * in if Redis is not configured or cannot be used as configured.  The
+ * caller wipes *t when done with it.
+ */
+static bool
+resolve_target(RedisTarget *t, RedisProblem *p)
 {
 	const char *problem;
 
+	memset(t, 0, sizeof(*t));
 	if (redis_url == NULL || redis_url[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pglearn.redis_url is not set"),
-				 errdetail("pglearn.publish() needs a Redis server to publish to."),
-				 errhint("A superuser sets it, e.g. ALTER SYSTEM SET pglearn.redis_url = 'redis://127.0.0.1:6379/0'; then SELECT pg_reload_conf().")));
+	{
+		set_problem(p, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+					"pglearn.publish() needs a Redis server to publish to.",
+					"A superuser sets it, e.g. ALTER SYSTEM SET pglearn.redis_url = 'redis://127.0.0.1:6379/0'; then SELECT pg_reload_conf().",
+					"pglearn.redis_url is not set");
+		return false;
+	}
 	problem = redis_parse_url(redis_url, t);
 	if (problem != NULL)
+	{
+		set_problem(p, ERRCODE_INVALID_PARAMETER_VALUE, problem, NULL,
+					"invalid value for parameter \"pglearn.redis_url\"");
+		return false;
+	}
+	if (t->password[0] == '\0' &&
+		redis_password_file != NULL && redis_password_file[0] != '\0' &&
+		!read_password_file(redis_password_file, t, p))
+	{
+		explicit_bzero(t, sizeof(*t));
+		return false;
+	}
+	return true;
+}
+
+/* The configured target, or an ERROR saying why there is none. */
+static void
+current_target(RedisTarget *t)
+{
+	RedisProblem p;
+
+	if (!resolve_target(t, &p))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for parameter \"pglearn.redis_url\""),
-				 errdetail("%s", problem)));
+				(errcode(p.sqlerrcode),
+				 errmsg_internal("%s", p.message),
+				 p.detail[0] ? errdetail_internal("%s", p.detail) : 0,
+				 p.hint[0] ? errhint("%s", p.hint) : 0));
+}
+
+/* A problem as one line for a status column: message, then the detail. */
+static char *
+problem_text(const RedisProblem *p)
+{
+	return p->detail[0] ? psprintf("%s: %s", p->message, p->detail) : pstrdup(p->message);
 }
 
 
 /* ----------------------------------------------------- talking to Redis */
 
-static struct timeval
-ms_to_timeval(int ms)
+static TimestampTz
+deadline_after(int ms)
 {
-	struct timeval tv;
+	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+}
 
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	return tv;
+/* Why the commit callback stopped waiting, for its WARNING. */
+static const char *
+interrupt_reason(void)
+{
+	return ProcDiePending ? "the session is being terminated" : "the statement is being cancelled";
 }
 
 /*
- * Describes a failed context in err: hiredis says "Resource temporarily
- * unavailable" for a read or write that hit the socket timeout.
+ * Describes a step that did not end in REDIS_IO_OK (nor with an error
+ * reply, which the caller quotes) in err.
  */
 static void
-describe_context_error(const redisContext *c, int timeout_ms, const char *what,
-					   char *err, size_t errlen)
+describe_io(const redisContext *c, RedisIo io, int timeout_ms, const char *what,
+			char *err, size_t errlen)
 {
-	if (strstr(c->errstr, "temporarily unavailable") != NULL ||
-		strstr(c->errstr, "timed out") != NULL)
+	if (io == REDIS_IO_TIMEOUT)
 		snprintf(err, errlen, "%s timed out after %d ms", what, timeout_ms);
+	else if (io == REDIS_IO_INTERRUPTED)
+		snprintf(err, errlen, "%s interrupted: %s", what, interrupt_reason());
 	else
-		snprintf(err, errlen, "%s failed: %s", what, c->errstr[0] ? c->errstr : "connection lost");
+		snprintf(err, errlen, "%s failed: %s", what,
+				 c != NULL && c->errstr[0] ? c->errstr : "connection lost");
 }
 
 /*
- * Reads the next reply, at most timeout_ms per wait.  In the commit
- * callback this is hiredis's blocking read (bounded by the socket
- * timeouts); elsewhere it waits on the latch and the socket together and
- * serves interrupts, which may ERROR.  Returns REDIS_OK with *reply set,
- * or REDIS_ERR with c->err set.
+ * Waits until c's socket is readable (or, for_write, writable), or until
+ * deadline.
+ *
+ * Interruptible (the SQL functions): on the latch and the socket together;
+ * interrupts are served by CHECK_FOR_INTERRUPTS, which may ERROR (callers
+ * close the connection in PG_CATCH).
+ *
+ * Commit callback: CommitTransaction holds interrupts around the callbacks
+ * and nothing may ERROR, so CHECK_FOR_INTERRUPTS would do nothing and the
+ * latch machinery (which allocates and may ERROR) is not used.  Instead
+ * plain poll() in slices of at most REDIS_POLL_SLICE_MS, looking between
+ * slices at the flags the signal handlers set: a pending terminate
+ * (pg_terminate_backend, shutdown) or cancel (pg_cancel_backend,
+ * statement_timeout) returns REDIS_IO_INTERRUPTED, and PostgreSQL acts on
+ * it once the commit is done.  The signal itself cuts poll() short (poll
+ * is never restarted after a signal handler), so the reaction is at once,
+ * the slice only covering a signal that arrives between the look at the
+ * flags and the poll().  Allocates nothing, never ERRORs.
  */
-static int
-redis_get_reply(redisContext *c, void **reply, int timeout_ms)
+static RedisIo
+redis_wait(redisContext *c, bool for_write, TimestampTz deadline)
 {
-	int			done = 0;
-
-	if (!redis_interruptible)
-		return redisGetReply(c, reply);
-
-	*reply = NULL;
-	do
-	{
-		if (redisBufferWrite(c, &done) == REDIS_ERR)
-			return REDIS_ERR;
-	} while (!done);
-
 	for (;;)
 	{
-		TimestampTz start;
-		long		remaining = timeout_ms;
+		long		remaining;
 
-		if (redisGetReplyFromReader(c, reply) == REDIS_ERR)
-			return REDIS_ERR;
-		if (*reply != NULL)
-			return REDIS_OK;
+		if (!redis_interruptible && (ProcDiePending || QueryCancelPending))
+			return REDIS_IO_INTERRUPTED;
+		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (remaining <= 0)
+			return REDIS_IO_TIMEOUT;
 
-		start = GetCurrentTimestamp();
-		for (;;)
+		if (redis_interruptible)
 		{
 			int			rc;
 
 			rc = WaitLatchOrSocket(MyLatch,
-								   WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH |
+								   (for_write ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE),
 								   c->fd, remaining, PG_WAIT_EXTENSION);
 			if (rc & WL_LATCH_SET)
 			{
 				ResetLatch(MyLatch);
 				CHECK_FOR_INTERRUPTS();
 			}
-			if (rc & WL_SOCKET_READABLE)
-				break;
-			remaining = timeout_ms - (long) TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
-			if (remaining <= 0)
+			if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+				return REDIS_IO_OK;
+		}
+		else
+		{
+			struct pollfd pfd;
+			int			rc;
+
+			pfd.fd = c->fd;
+			pfd.events = for_write ? POLLOUT : POLLIN;
+			pfd.revents = 0;
+			rc = poll(&pfd, 1, (int) Min(remaining, REDIS_POLL_SLICE_MS));
+			/* POLLERR and POLLHUP too: the read or write then says what */
+			if (rc > 0)
+				return REDIS_IO_OK;
+			if (rc < 0 && errno != EINTR)
 			{
 				c->err = REDIS_ERR_IO;
-				snprintf(c->errstr, sizeof(c->errstr), "timed out");
-				return REDIS_ERR;
+				snprintf(c->errstr, sizeof(c->errstr), "poll() failed: %m");
+				return REDIS_IO_FAILED;
 			}
 		}
-		if (redisBufferRead(c) == REDIS_ERR)
-			return REDIS_ERR;
+	}
+}
+
+/* Sends everything hiredis has buffered for c, by deadline. */
+static RedisIo
+redis_flush(redisContext *c, TimestampTz deadline)
+{
+	for (;;)
+	{
+		int			done = 0;
+		RedisIo		io;
+
+		if (redisBufferWrite(c, &done) == REDIS_ERR)
+			return REDIS_IO_FAILED;
+		if (done)
+			return REDIS_IO_OK;
+		if ((io = redis_wait(c, true, deadline)) != REDIS_IO_OK)
+			return io;
 	}
 }
 
 /*
- * Runs one command synchronously; true if Redis answered and not with an
- * error.  *reply_out (optional) receives the reply, which the caller frees.
+ * Reads the next reply, by deadline; on REDIS_IO_OK *reply is set (the
+ * caller frees it with freeReplyObject).
  */
-static bool
+static RedisIo
+redis_read_reply(redisContext *c, redisReply **reply, TimestampTz deadline)
+{
+	*reply = NULL;
+	for (;;)
+	{
+		void	   *r = NULL;
+		RedisIo		io;
+
+		if (redisGetReplyFromReader(c, &r) == REDIS_ERR)
+			return REDIS_IO_FAILED;
+		if (r != NULL)
+		{
+			*reply = (redisReply *) r;
+			return REDIS_IO_OK;
+		}
+		if ((io = redis_wait(c, false, deadline)) != REDIS_IO_OK)
+			return io;
+		if (redisBufferRead(c) == REDIS_ERR)
+			return REDIS_IO_FAILED;
+	}
+}
+
+/*
+ * Runs one command, sent and answered within timeout_ms.  REDIS_IO_OK if
+ * Redis answered and not with an error; *reply_out (optional) receives the
+ * reply, which the caller frees.  Otherwise err says what happened (an
+ * error reply is quoted: it never holds the password).
+ */
+static RedisIo
 redis_command(redisContext *c, int argc, const char **argv, const size_t *argvlen,
 			  int timeout_ms, const char *what, redisReply **reply_out,
 			  char *err, size_t errlen)
 {
-	void	   *r = NULL;
-	redisReply *reply;
+	TimestampTz deadline = deadline_after(timeout_ms);
+	redisReply *reply = NULL;
+	RedisIo		io;
 
-	if (redisAppendCommandArgv(c, argc, argv, argvlen) != REDIS_OK ||
-		redis_get_reply(c, &r, timeout_ms) != REDIS_OK)
-		r = NULL;
-	reply = (redisReply *) r;
-	if (reply == NULL)
+	if (redisAppendCommandArgv(c, argc, argv, argvlen) != REDIS_OK)
+		io = REDIS_IO_FAILED;
+	else if ((io = redis_flush(c, deadline)) == REDIS_IO_OK)
+		io = redis_read_reply(c, &reply, deadline);
+	if (io != REDIS_IO_OK)
 	{
-		describe_context_error(c, timeout_ms, what, err, errlen);
-		return false;
+		describe_io(c, io, timeout_ms, what, err, errlen);
+		return io;
 	}
 	if (reply->type == REDIS_REPLY_ERROR)
 	{
 		snprintf(err, errlen, "%s failed: %s", what, reply->str ? reply->str : "error");
 		freeReplyObject(reply);
-		return false;
+		return REDIS_IO_REPLY_ERROR;
 	}
 	if (reply_out)
 		*reply_out = reply;
 	else
 		freeReplyObject(reply);
-	return true;
+	return REDIS_IO_OK;
 }
 
 static void
@@ -572,37 +850,59 @@ redis_close(redisContext *c)
 }
 
 /*
- * Connects, sets the command timeout, authenticates and selects the
- * database.  Returns the context, or NULL with err filled in.  Error-free
- * in PostgreSQL's sense: usable from the commit callback.
+ * Connects (a non-blocking connect, done within connect_ms), then
+ * authenticates and selects the database (each within command_ms).
+ * Returns the context, or NULL with *io_out and err saying why.
+ * Error-free in PostgreSQL's sense: usable from the commit callback.
  */
 static redisContext *
-redis_open(const RedisTarget *t, int connect_ms, int command_ms, char *err, size_t errlen)
+redis_open(const RedisTarget *t, int connect_ms, int command_ms, RedisIo *io_out,
+		   char *err, size_t errlen)
 {
+	TimestampTz deadline = deadline_after(connect_ms);
 	redisContext *c;
+	RedisIo		io;
+	int			so_error = 0;
+	socklen_t	so_len = sizeof(so_error);
 
 	if (t->unix_socket)
-		c = redisConnectUnixWithTimeout(t->path, ms_to_timeval(connect_ms));
+		c = redisConnectUnixNonBlock(t->path);
 	else
-		c = redisConnectWithTimeout(t->host, t->port, ms_to_timeval(connect_ms));
+		c = redisConnectNonBlock(t->host, t->port);
 	if (c == NULL)
 	{
+		*io_out = REDIS_IO_FAILED;
 		snprintf(err, errlen, "out of memory for a connection");
 		return NULL;
 	}
 	open_context = c;
 	if (c->err)
 	{
-		describe_context_error(c, connect_ms, "connect", err, errlen);
+		*io_out = REDIS_IO_FAILED;
+		describe_io(c, REDIS_IO_FAILED, connect_ms, "connect", err, errlen);
 		redis_close(c);
 		return NULL;
 	}
-	if (redisSetTimeout(c, ms_to_timeval(command_ms)) != REDIS_OK)
+
+	/* the connect is done when the socket is writable; SO_ERROR says how */
+	io = redis_wait(c, true, deadline);
+	if (io == REDIS_IO_OK &&
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so_error, &so_len) != 0)
+		so_error = errno;
+	if (io == REDIS_IO_OK && so_error != 0)
 	{
-		describe_context_error(c, command_ms, "setting the timeout", err, errlen);
+		c->err = REDIS_ERR_IO;
+		snprintf(c->errstr, sizeof(c->errstr), "%s", strerror(so_error));
+		io = REDIS_IO_FAILED;
+	}
+	if (io != REDIS_IO_OK)
+	{
+		*io_out = io;
+		describe_io(c, io, connect_ms, "connect", err, errlen);
 		redis_close(c);
 		return NULL;
 	}
+
 	if (t->password[0] != '\0')
 	{
 		const char *argv[3];
@@ -618,8 +918,10 @@ redis_open(const RedisTarget *t, int connect_ms, int command_ms, char *err, size
 		}
 		argv[argc] = t->password;
 		argvlen[argc++] = strlen(t->password);
-		if (!redis_command(c, argc, argv, argvlen, command_ms, "AUTH", NULL, err, errlen))
+		io = redis_command(c, argc, argv, argvlen, command_ms, "AUTH", NULL, err, errlen);
+		if (io != REDIS_IO_OK)
 		{
+			*io_out = io;
 			redis_close(c);
 			return NULL;
 		}
@@ -635,28 +937,34 @@ redis_open(const RedisTarget *t, int connect_ms, int command_ms, char *err, size
 		argvlen[0] = 6;
 		argv[1] = db;
 		argvlen[1] = strlen(db);
-		if (!redis_command(c, 2, argv, argvlen, command_ms, "SELECT", NULL, err, errlen))
+		io = redis_command(c, 2, argv, argvlen, command_ms, "SELECT", NULL, err, errlen);
+		if (io != REDIS_IO_OK)
 		{
+			*io_out = io;
 			redis_close(c);
 			return NULL;
 		}
 	}
+	*io_out = REDIS_IO_OK;
 	return c;
 }
 
 /*
- * Sends commands pipelined, REDIS_CHUNK at a time, and reads every reply.
- * False, with the first problem in err, if the connection failed or any
- * command answered an error.
+ * Sends commands pipelined, REDIS_CHUNK at a time, and reads every reply;
+ * each chunk is one exchange, sent and answered within timeout_ms.
+ * REDIS_IO_OK, or the first problem (err says what) if the connection
+ * failed or any command answered an error.
  */
-static bool
+static RedisIo
 redis_pipeline(redisContext *c, const CommandList *cl, int timeout_ms, char *err, size_t errlen)
 {
-	bool		ok = true;
+	RedisIo		result = REDIS_IO_OK;
 
 	for (int start = 0; start < cl->n; start += REDIS_CHUNK)
 	{
 		int			end = Min(cl->n, start + REDIS_CHUNK);
+		TimestampTz deadline = deadline_after(timeout_ms);
+		RedisIo		io;
 
 		for (int i = start; i < end; i++)
 		{
@@ -664,63 +972,66 @@ redis_pipeline(redisContext *c, const CommandList *cl, int timeout_ms, char *err
 
 			if (redisAppendCommandArgv(c, cmd->argc, cmd->argv, cmd->argvlen) != REDIS_OK)
 			{
-				describe_context_error(c, timeout_ms, "write", err, errlen);
-				return false;
+				describe_io(c, REDIS_IO_FAILED, timeout_ms, "write", err, errlen);
+				return REDIS_IO_FAILED;
 			}
+		}
+		if ((io = redis_flush(c, deadline)) != REDIS_IO_OK)
+		{
+			describe_io(c, io, timeout_ms, cl->commands[start].argv[0], err, errlen);
+			return io;
 		}
 		for (int i = start; i < end; i++)
 		{
-			void	   *r = NULL;
 			redisReply *reply;
 
-			if (redis_get_reply(c, &r, timeout_ms) != REDIS_OK || r == NULL)
+			if ((io = redis_read_reply(c, &reply, deadline)) != REDIS_IO_OK)
 			{
-				describe_context_error(c, timeout_ms, cl->commands[i].argv[0], err, errlen);
-				return false;
+				describe_io(c, io, timeout_ms, cl->commands[i].argv[0], err, errlen);
+				return io;
 			}
-			reply = (redisReply *) r;
-			if (reply->type == REDIS_REPLY_ERROR && ok)
+			if (reply->type == REDIS_REPLY_ERROR && result == REDIS_IO_OK)
 			{
 				snprintf(err, errlen, "%s failed: %s", cl->commands[i].argv[0],
 						 reply->str ? reply->str : "error");
-				ok = false;
+				result = REDIS_IO_REPLY_ERROR;
 			}
 			freeReplyObject(reply);
 		}
-		if (!ok)
-			return false;
+		if (result != REDIS_IO_OK)
+			return result;
 	}
-	return true;
+	return REDIS_IO_OK;
 }
 
 /*
  * Pushes one publication: connect, write the example hashes and the
- * temporary keys, then swap them in with the Lua script.  Returns true on
+ * temporary keys, then swap them in with the Lua script.  REDIS_IO_OK on
  * success (*installed false if Redis already held a newer version), else
- * false with err filled in.  Error-free in PostgreSQL's sense.
+ * what ended it, with err filled in.  Error-free in PostgreSQL's sense.
  */
-static bool
+static RedisIo
 redis_push_publication(const ListPublication *pub, bool *installed, char *err, size_t errlen)
 {
 	redisContext *c;
 	redisReply *reply = NULL;
-	bool		ok;
+	RedisIo		io;
 
 	*installed = false;
-	c = redis_open(&pub->target, pub->connect_timeout, pub->command_timeout, err, errlen);
+	c = redis_open(&pub->target, pub->connect_timeout, pub->command_timeout, &io, err, errlen);
 	if (c == NULL)
-		return false;
-	ok = redis_pipeline(c, &pub->data, pub->command_timeout, err, errlen);
-	if (ok)
-		ok = redis_command(c, pub->swap.argc, pub->swap.argv, pub->swap.argvlen,
+		return io;
+	io = redis_pipeline(c, &pub->data, pub->command_timeout, err, errlen);
+	if (io == REDIS_IO_OK)
+		io = redis_command(c, pub->swap.argc, pub->swap.argv, pub->swap.argvlen,
 						   pub->command_timeout, "EVAL", &reply, err, errlen);
-	if (ok)
+	if (io == REDIS_IO_OK)
 	{
 		*installed = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
 		freeReplyObject(reply);
 	}
 	redis_close(c);
-	return ok;
+	return io;
 }
 
 
@@ -742,10 +1053,12 @@ redis_query(const RedisTarget *t, int argc, const char **argv, const size_t *arg
 	{
 		redisContext *c;
 		redisReply *r = NULL;
+		RedisIo		io;
 
-		c = redis_open(t, redis_connect_timeout, redis_command_timeout, err, errlen);
+		c = redis_open(t, redis_connect_timeout, redis_command_timeout, &io, err, errlen);
 		if (c != NULL &&
-			redis_command(c, argc, argv, argvlen, redis_command_timeout, what, &r, err, errlen))
+			redis_command(c, argc, argv, argvlen, redis_command_timeout, what, &r,
+						  err, errlen) == REDIS_IO_OK)
 			reply = r;
 		if (c != NULL)
 			redis_close(c);
@@ -846,9 +1159,18 @@ build_publication(const char *list, int64 version)
 
 	values[0] = CStringGetTextDatum(list);
 	values[1] = Int64GetDatum(version);
+	/*
+	 * Every name and operator is schema-qualified: publish() runs with a
+	 * fixed search_path, but publish_pending() and a caller of _redis_push
+	 * need not, and an operator or function a user put earlier in the
+	 * search_path (public.=(text, text), say) must never run in here.
+	 */
 	ret = SPI_execute_with_args(version < 0
-								? "SELECT version FROM pglearn.publications WHERE list = $1"
-								: "SELECT version FROM pglearn.publications WHERE list = $1 AND version = $2",
+								? "SELECT p.version FROM pglearn.publications p"
+								" WHERE p.list OPERATOR(pg_catalog.=) $1"
+								: "SELECT p.version FROM pglearn.publications p"
+								" WHERE p.list OPERATOR(pg_catalog.=) $1"
+								" AND p.version OPERATOR(pg_catalog.=) $2",
 								version < 0 ? 1 : 2, argtypes, values, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading pglearn.publications failed: %s", SPI_result_code_string(ret));
@@ -860,11 +1182,20 @@ build_publication(const char *list, int64 version)
 	pub->version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	values[1] = Int64GetDatum(pub->version);
 
-	ret = SPI_execute_with_args("SELECT m->>'id', m->>'url', m->>'final_url', m->>'title', m->>'description',"
-								"       m->>'og_image', m->>'score', m->>'label'"
+	/* ORDER BY uses int8's default btree operator class: no name lookup */
+	ret = SPI_execute_with_args("SELECT x.m OPERATOR(pg_catalog.->>) 'id'::pg_catalog.text,"
+								" x.m OPERATOR(pg_catalog.->>) 'url'::pg_catalog.text,"
+								" x.m OPERATOR(pg_catalog.->>) 'final_url'::pg_catalog.text,"
+								" x.m OPERATOR(pg_catalog.->>) 'title'::pg_catalog.text,"
+								" x.m OPERATOR(pg_catalog.->>) 'description'::pg_catalog.text,"
+								" x.m OPERATOR(pg_catalog.->>) 'og_image'::pg_catalog.text,"
+								" x.m OPERATOR(pg_catalog.->>) 'score'::pg_catalog.text,"
+								" x.m OPERATOR(pg_catalog.->>) 'label'::pg_catalog.text"
 								"  FROM pglearn.publications p"
-								" CROSS JOIN LATERAL jsonb_array_elements(p.members) WITH ORDINALITY AS x(m, n)"
-								" WHERE p.list = $1 AND p.version = $2"
+								" CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(p.members)"
+								"      WITH ORDINALITY AS x(m, n)"
+								" WHERE p.list OPERATOR(pg_catalog.=) $1"
+								"   AND p.version OPERATOR(pg_catalog.=) $2"
 								" ORDER BY x.n",
 								2, argtypes, values, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
@@ -966,23 +1297,54 @@ superseded_in_transaction(const ListPublication *pub)
 	return false;
 }
 
+/* true if a and b are the same Redis server and database */
+static bool
+same_target(const RedisTarget *a, const RedisTarget *b)
+{
+	return a->unix_socket == b->unix_socket && a->db == b->db &&
+		strcmp(a->where, b->where) == 0;
+}
+
 /*
  * Pushes this transaction's publications after commit.  Must not ERROR:
  * only hiredis calls on preformatted data, failures become WARNINGs.
+ *
+ * The wait is bounded twice over.  Once a push finds its Redis unreachable
+ * (no connection, a timeout), the other lists for that Redis are not tried
+ * in this commit, so a dead Redis costs one push's timeouts, not one per
+ * list.  And once a terminate or cancel is pending, nothing more is tried:
+ * PostgreSQL serves it when the commit is done.  Whatever is not pushed is
+ * recorded in pglearn.publications for publish_pending().
  */
 static void
 push_pending(void)
 {
+	const RedisTarget *unreachable = NULL;
 	char		err[256];
 
 	for (const ListPublication *pub = pending; pub != NULL; pub = pub->next)
 	{
 		bool		installed;
+		RedisIo		io;
 
 		if (superseded_in_transaction(pub))
 			continue;
 		err[0] = '\0';
-		if (!redis_push_publication(pub, &installed, err, sizeof(err)))
+		if (ProcDiePending || QueryCancelPending)
+		{
+			io = REDIS_IO_INTERRUPTED;
+			snprintf(err, sizeof(err), "not tried: %s", interrupt_reason());
+		}
+		else if (unreachable != NULL && same_target(unreachable, &pub->target))
+		{
+			io = REDIS_IO_FAILED;
+			snprintf(err, sizeof(err), "not tried: Redis did not answer for an earlier list of this commit");
+		}
+		else
+			io = redis_push_publication(pub, &installed, err, sizeof(err));
+		if (io == REDIS_IO_FAILED || io == REDIS_IO_TIMEOUT)
+			unreachable = &pub->target;
+		if (io != REDIS_IO_OK)
 			ereport(WARNING,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("could not publish list \"%s\" to Redis at %s: %s",
@@ -1128,7 +1490,7 @@ pglearn_redis_push(PG_FUNCTION_ARGS)
 	redis_interruptible = true;
 	PG_TRY();
 	{
-		ok = redis_push_publication(pub, &installed, err, sizeof(err));
+		ok = redis_push_publication(pub, &installed, err, sizeof(err)) == REDIS_IO_OK;
 	}
 	PG_CATCH();
 	{
@@ -1177,7 +1539,7 @@ pglearn_redis_versions(PG_FUNCTION_ARGS)
 	bool	   *nulls;
 	int			n;
 	RedisTarget t;
-	const char *problem = NULL;
+	RedisProblem problem;
 	char		err[256];
 	char	   *message = NULL;
 	redisReply *reply = NULL;
@@ -1187,8 +1549,8 @@ pglearn_redis_versions(PG_FUNCTION_ARGS)
 
 	if (redis_url == NULL || redis_url[0] == '\0')
 		message = pstrdup("pglearn.redis_url is not set");
-	else if ((problem = redis_parse_url(redis_url, &t)) != NULL)
-		message = psprintf("pglearn.redis_url is invalid: %s", problem);
+	else if (!resolve_target(&t, &problem))
+		message = problem_text(&problem);
 	else if (n > 0)
 	{
 		const char **argv = palloc((n + 1) * sizeof(char *));
@@ -1335,33 +1697,116 @@ pglearn_redis_published(PG_FUNCTION_ARGS)
 }
 
 
+/*
+ * redis_status(OUT configured bool, OUT ok bool, OUT latency_ms float8,
+ * OUT detail text): does Redis answer PING, over the very code publish()
+ * connects with (URL, password file, timeouts, AUTH, SELECT)?  For
+ * monitoring: granted to pg_monitor, and the password never leaves this
+ * file.  configured is false, ok and latency_ms NULL, when
+ * pglearn.redis_url is empty.  latency_ms is the time from the start of
+ * the connect to the PING reply, NULL without one.  detail names
+ * host:port or the socket path and what happened.  A setting that cannot
+ * be used or an outage is a row with ok false; an ERROR only for a cancel
+ * (statement_timeout, say) while waiting.
+ */
+Datum
+pglearn_redis_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, true, true, false};
+	RedisTarget t;
+	RedisProblem problem;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	if (redis_url == NULL || redis_url[0] == '\0')
+	{
+		values[0] = BoolGetDatum(false);
+		values[3] = CStringGetTextDatum("pglearn.redis_url is not set");
+	}
+	else if (!resolve_target(&t, &problem))
+	{
+		values[0] = BoolGetDatum(true);
+		values[1] = BoolGetDatum(false);
+		nulls[1] = false;
+		values[3] = CStringGetTextDatum(problem_text(&problem));
+	}
+	else
+	{
+		const char *argv[1] = {"PING"};
+		size_t		argvlen[1] = {4};
+		TimestampTz start = GetCurrentTimestamp();
+		redisReply *reply;
+		char		err[256];
+		bool		ok;
+
+		reply = redis_query(&t, 1, argv, argvlen, "PING", err, sizeof(err));
+		ok = reply != NULL;
+		values[0] = BoolGetDatum(true);
+		values[1] = BoolGetDatum(ok);
+		nulls[1] = false;
+		if (ok)
+		{
+			long		secs;
+			int			usecs;
+
+			TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+			values[2] = Float8GetDatum(secs * 1000.0 + usecs / 1000.0);
+			nulls[2] = false;
+			freeReplyObject(reply);
+			values[3] = CStringGetTextDatum(psprintf("redis %s: PING ok", t.where));
+		}
+		else
+			values[3] = CStringGetTextDatum(psprintf("redis %s: %s", t.where, err));
+		explicit_bzero(&t, sizeof(t));
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+
 /* ------------------------------------------------------------ settings */
 
 void
 pglearn_redis_init(void)
 {
+	/*
+	 * Every pglearn.redis_* setting is a superuser's: they name a server
+	 * the backend connects to (and what it writes there), or bound how long
+	 * a commit waits for it with its locks held.
+	 */
 	DefineCustomStringVariable("pglearn.redis_url",
 							   "Redis server that pglearn.publish() writes to.",
-							   "redis://[[user]:password@]host[:port][/db], unix:///path/to/socket[?db=N] or an absolute socket path; empty = no Redis.",
+							   "redis://[[user][:password]@]host[:port][/db], unix:///path/to/socket[?db=N] or an absolute socket path; empty = no Redis.",
 							   &redis_url,
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
 							   check_redis_url, NULL, NULL);
+	DefineCustomStringVariable("pglearn.redis_password_file",
+							   "File holding the Redis password, used when pglearn.redis_url has none.",
+							   "The file holds the password alone and must have no group or world access; a relative path is relative to the data directory; empty = none.",
+							   &redis_password_file,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
 	DefineCustomIntVariable("pglearn.redis_connect_timeout",
 							"Longest wait for a connection to Redis.",
 							NULL,
 							&redis_connect_timeout,
-							1000, 1, 3600 * 1000,
-							PGC_USERSET,
+							1000, 1, REDIS_MAX_TIMEOUT_MS,
+							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pglearn.redis_command_timeout",
-							"Longest wait for Redis to accept or answer one command.",
-							NULL,
+							"Longest wait for Redis to take and answer one command, or one pipelined batch of commands.",
+							"A commit that publishes waits at most the connect timeout plus this for each exchange with Redis.",
 							&redis_command_timeout,
-							1000, 1, 3600 * 1000,
-							PGC_USERSET,
+							1000, 1, REDIS_MAX_TIMEOUT_MS,
+							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("pglearn.redis_prefix",
