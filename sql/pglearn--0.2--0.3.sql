@@ -501,4 +501,19 @@ REVOKE EXECUTE ON FUNCTION _redis_versions(text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION published(text) FROM PUBLIC;
 
 -- BEGIN redis status (src/redis.c; helper-owned section)
+
+-- For monitoring (pglearn check): does Redis answer PING, over the very
+-- connection code publish() uses?  A C function reads pglearn.redis_url
+-- and the password file itself, so a monitoring role needs neither the
+-- setting nor the password.  No arguments, so STRICT would mean nothing.
+CREATE FUNCTION pglearn.redis_status(OUT configured bool, OUT ok bool,
+									 OUT latency_ms float8, OUT detail text)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'pglearn_redis_status'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pglearn.redis_status() IS
+	'whether Redis answers PING with the server''s pglearn.redis_* settings: configured (pglearn.redis_url is set), ok, latency_ms (connect to PING reply), detail (host:port or socket and what happened; never the password)';
+REVOKE ALL ON FUNCTION pglearn.redis_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pglearn.redis_status() TO pg_monitor;
+
 -- END redis status
