@@ -4,6 +4,13 @@
  * 3 UNKNOWN (bad options).  Checks: the database answers, the extension is
  * installed, age of the newest good fetch, share of failed fetches in the
  * last day, and Redis answers PING when pglearn.redis_url is set.
+ *
+ * Redis is checked by the server, with pglearn.redis_status(): the very
+ * code publish() connects with (URL, password file, timeouts), so check
+ * neither needs to read pglearn.redis_url (which holds the password, if
+ * any) nor parses it a second time.  What it needs: pg_monitor, USAGE on
+ * schema pglearn and SELECT on pglearn.examples (fetched_at, fetch_error);
+ * pg_monitor may execute redis_status().
  */
 #include "check.h"
 #include "util.h"
@@ -13,9 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
-#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
 enum
@@ -35,7 +40,7 @@ typedef struct CheckArgs
 	double		age_critical_h;
 	double		failed_warning_pct;
 	double		failed_critical_pct;
-	long		redis_timeout_ms;
+	long		redis_timeout_ms;	/* statement_timeout of redis_status() */
 	bool		redis_critical;
 } CheckArgs;
 
@@ -51,7 +56,7 @@ usage_check(FILE *f)
 			"      --age-critical=HOURS     ... CRITICAL (168)\n"
 			"      --failed-warning=PCT     failed share of last day's fetches: WARNING (20)\n"
 			"      --failed-critical=PCT    ... CRITICAL (50)\n"
-			"      --redis-timeout=SEC      connect/command time-out for Redis (2)\n"
+			"      --redis-timeout=SEC      longest wait for the server's Redis check (2)\n"
 			"      --redis-critical         Redis down is CRITICAL (default WARNING)\n"
 			"  -h, --help                   this help\n");
 }
@@ -96,114 +101,64 @@ finish(Report *r)
 }
 
 /*
- * redis://[[user]:password@]host[:port][/db]; returns false (reason in msg)
- * if Redis does not answer PING within the time-out.
+ * Asks the server whether Redis answers, with pglearn.redis_status() under
+ * a statement_timeout of timeout_ms (the server's own
+ * pglearn.redis_*_timeout bound it too).  Adds the result to r unless
+ * Redis is not configured.
  */
-static bool
-redis_ping(const char *url, long timeout_ms, char *msg, size_t msglen)
+static void
+check_redis(PGconn *conn, const CheckArgs *a, Report *r)
 {
-	char	   *copy,
-			   *p,
-			   *at,
-			   *slash,
-			   *colon;
-	char	   *password = NULL;
-	char	   *host;
-	int			port = 6379;
-	int			db = 0;
-	struct timeval tv;
-	redisContext *c;
-	redisReply *reply;
-	bool		ok = false;
+	int			down = a->redis_critical ? STATE_CRITICAL : STATE_WARNING;
+	char		timeout[32];
+	const char *params[1] = {timeout};
+	char		line[512];
+	PGresult   *res;
 
-	if (strncmp(url, "redis://", 8) != 0)
-	{
-		snprintf(msg, msglen, "pglearn.redis_url is not a redis:// URL");
-		return false;
-	}
-	copy = xstrdup(url + 8);
-	p = copy;
-	at = strrchr(p, '@');
-	if (at)
-	{
-		*at = '\0';
-		colon = strchr(p, ':');
-		password = colon ? colon + 1 : p;
-		p = at + 1;
-	}
-	slash = strchr(p, '/');
-	if (slash)
-	{
-		*slash = '\0';
-		if (slash[1])
-			db = atoi(slash + 1);
-	}
-	colon = strrchr(p, ':');
-	if (colon && p[0] != '[')
-	{
-		*colon = '\0';
-		port = atoi(colon + 1);
-	}
-	host = p[0] ? p : "127.0.0.1";
+	snprintf(timeout, sizeof(timeout), "%ld", a->redis_timeout_ms);
+	res = PQexecParams(conn, "SELECT pg_catalog.set_config('statement_timeout', $1, false)",
+					   1, NULL, params, NULL, NULL, 0);
+	PQclear(res);
 
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	/* connect time-out only bounds the connect; commands need their own */
-	c = redisConnectWithTimeout(host, port, tv);
-	if (c == NULL)
+	res = PQexec(conn, "SELECT configured, ok, latency_ms, detail FROM pglearn.redis_status()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
-		snprintf(msg, msglen, "redis: out of memory");
-		free(copy);
-		return false;
+		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		char	   *msg = xstrdup(PQerrorMessage(conn));
+
+		collapse_whitespace(msg);
+		if (sqlstate && strcmp(sqlstate, "57014") == 0)
+			snprintf(line, sizeof(line), "redis: no answer within %.1f s", a->redis_timeout_ms / 1000.0);
+		else if (sqlstate && strcmp(sqlstate, "42883") == 0)
+			snprintf(line, sizeof(line), "redis not checked: pglearn.redis_status() is missing (ALTER EXTENSION pglearn UPDATE)");
+		else
+			snprintf(line, sizeof(line), "redis not checked: %s", msg);
+		free(msg);
+		report_add(r, down, line);
+		buf_appends(&r->perf, " redis=0");
 	}
-	if (c->err)
+	else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
 	{
-		snprintf(msg, msglen, "redis %s:%d: %s", host, port, c->errstr);
-		goto out;
-	}
-	if (redisSetTimeout(c, tv) != REDIS_OK)
-	{
-		snprintf(msg, msglen, "redis: cannot set time-out");
-		goto out;
-	}
-	if (password && password[0])
-	{
-		reply = redisCommand(c, "AUTH %s", password);
-		if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		bool		up = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+
+		if (up)
 		{
-			snprintf(msg, msglen, "redis AUTH failed: %s", reply ? reply->str : c->errstr);
-			if (reply)
-				freeReplyObject(reply);
-			goto out;
+			double		ms = atof(PQgetvalue(res, 0, 2));
+			char		perf[64];
+
+			snprintf(line, sizeof(line), "redis ok (%.1f ms)", ms);
+			report_add(r, STATE_OK, line);
+			snprintf(perf, sizeof(perf), " redis=1 redis_latency=%.3fms", ms);
+			buf_appends(&r->perf, perf);
 		}
-		freeReplyObject(reply);
-	}
-	if (db != 0)
-	{
-		reply = redisCommand(c, "SELECT %d", db);
-		if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		else
 		{
-			snprintf(msg, msglen, "redis SELECT failed: %s", reply ? reply->str : c->errstr);
-			if (reply)
-				freeReplyObject(reply);
-			goto out;
+			snprintf(line, sizeof(line), "%s", PQgetvalue(res, 0, 3));
+			report_add(r, down, line);
+			buf_appends(&r->perf, " redis=0");
 		}
-		freeReplyObject(reply);
 	}
-	reply = redisCommand(c, "PING");
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
-		snprintf(msg, msglen, "redis PING failed: %s", reply ? reply->str : c->errstr);
-	else
-	{
-		ok = true;
-		snprintf(msg, msglen, "redis ok");
-	}
-	if (reply)
-		freeReplyObject(reply);
-out:
-	redisFree(c);
-	free(copy);
-	return ok;
+	PQclear(res);
 }
 
 int
@@ -312,8 +267,7 @@ check_main(int argc, char **argv)
 				 "SELECT count(*),"
 				 " extract(epoch FROM now() - max(fetched_at) FILTER (WHERE fetch_error IS NULL)),"
 				 " count(*) FILTER (WHERE fetched_at > now() - interval '1 day'),"
-				 " count(*) FILTER (WHERE fetched_at > now() - interval '1 day' AND fetch_error IS NOT NULL),"
-				 " current_setting('pglearn.redis_url', true)"
+				 " count(*) FILTER (WHERE fetched_at > now() - interval '1 day' AND fetch_error IS NOT NULL)"
 				 " FROM pglearn.examples");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
@@ -335,7 +289,6 @@ check_main(int argc, char **argv)
 		long		recent = atol(PQgetvalue(res, 0, 2));
 		long		recent_failed = atol(PQgetvalue(res, 0, 3));
 		double		pct = recent > 0 ? 100.0 * recent_failed / recent : 0;
-		const char *redis_url = PQgetisnull(res, 0, 4) ? "" : PQgetvalue(res, 0, 4);
 		int			state;
 		char		perf[256];
 
@@ -365,16 +318,9 @@ check_main(int argc, char **argv)
 				 pct, a.failed_warning_pct, a.failed_critical_pct, recent);
 		buf_appends(&r.perf, perf);
 
-		if (redis_url[0])
-		{
-			char		msg[256];
-			bool		up = redis_ping(redis_url, a.redis_timeout_ms, msg, sizeof(msg));
-
-			report_add(&r, up ? STATE_OK : (a.redis_critical ? STATE_CRITICAL : STATE_WARNING), msg);
-			buf_appends(&r.perf, up ? " redis=1" : " redis=0");
-		}
 	}
 	PQclear(res);
+	check_redis(conn, &a, &r);
 	PQfinish(conn);
 	return finish(&r);
 }
