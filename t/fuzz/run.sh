@@ -21,10 +21,12 @@ sources_for() {
 		model) echo src/model_parse.c src/fvec_parse.c ;;
 		parsers) echo crawler/charset.c crawler/extract.c crawler/feed.c crawler/robots.c crawler/util.c ;;
 		tsv) echo crawler/add_tsv.c crawler/util.c ;;
+		address) echo crawler/address.c ;;
 	esac
 }
 flags_for() {
 	case "$1" in
+		address) echo "-iquote crawler" ;;
 		parsers) echo "-I$(pg_config --includedir) $(xml2-config --cflags) $(curl-config --cflags)" ;;
 		tsv) echo "-I$(pg_config --includedir) $(curl-config --cflags)" ;;
 	esac
@@ -36,7 +38,8 @@ libs_for() {
 	esac
 }
 
-# the extension's targets, and the crawler's (HTML, charsets, feeds, robots.txt, add's TSV)
+# the extension's targets, the crawler's address classifier (t/fuzz/fuzz_address.c),
+# and the crawler's own (HTML, charsets, feeds, robots.txt, add's TSV)
 for target in t/fuzz/fuzz_*.c crawler/t/fuzz/fuzz_*.c; do
 	name=$(basename "$target" .c)
 	name=${name#fuzz_}
