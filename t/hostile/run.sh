@@ -332,7 +332,7 @@ expect_value "CLI add" "(the CRLF file) stored labels" "1 and -1, URLs without C
 crawl_page() {
 	local path=$1
 	shift
-	"$BIN" crawl -d "$db" -q --ignore-robots "$@" "$site/$path" >>"$crawler_log" 2>&1
+	"$BIN" crawl -d "$db" -q --ignore-robots --allow-cidr 127.0.0.1/32 "$@" "$site/$path" >>"$crawler_log" 2>&1
 }
 # row_is AREA INPUT OUTCOME URL-PATH EXPECTED SQL-EXPR: one stored row's columns
 row_is() {
@@ -349,7 +349,7 @@ status=1; [ "$rc" = 1 ] && grep -qF "not an http(s) URL of at most 2048 bytes" "
 record "CLI crawl" "a URL of 100 KB" "exit 1, skipped as \"at most 2048 bytes\"" "$status" "exit $rc: $(head -c 400 "$work/c.out")"
 
 { printf '%s/ok-' "$site"; head -c 10000000 /dev/zero | tr '\0' c; printf '\n%s/ok-file\n' "$site"; } >"$work/urls.txt"
-rc=0; "$BIN" crawl -d "$db" -q --ignore-robots --file "$work/urls.txt" >"$work/c.out" 2>&1 || rc=$?
+rc=0; "$BIN" crawl -d "$db" -q --ignore-robots --allow-cidr 127.0.0.1/32 --file "$work/urls.txt" >"$work/c.out" 2>&1 || rc=$?
 cat "$work/c.out" >>"$crawler_log"
 status=1
 [ "$rc" = 1 ] && grep -qF "at most 2048 bytes" "$work/c.out" && [ "$(wc -c <"$work/c.out")" -lt 1000 ] &&
@@ -382,7 +382,7 @@ row_is "CLI crawl" "body trickling one byte per 0.5 s (--timeout 2)" "\"Operatio
 crawl_page oneline.html
 row_is "CLI crawl" "page that is one 50 MB line, default --max-body 5M" "\"body too large\", nothing stored" oneline.html \
 	"body too large (over 5242880 bytes)|true" "fetch_error || '|' || (body IS NULL)"
-"$PLAIN_BIN" crawl -d "$db" -q --ignore-robots --max-body 64M "$site/oneline.html" >>"$crawler_log" 2>&1
+"$PLAIN_BIN" crawl -d "$db" -q --ignore-robots --allow-cidr 127.0.0.1/32 --max-body 64M "$site/oneline.html" >>"$crawler_log" 2>&1
 row_is "CLI crawl" "the same 50 MB line with --max-body 64M" "stored, body cut to --max-text 100000 characters" oneline.html \
 	"One line|100000" "title || '|' || length(body)"
 crawl_page nested.html
@@ -395,7 +395,7 @@ row_is "CLI crawl" "page with 100k links" "stored, body cut to 100000 characters
 # feed_expect FEED DESCRIPTION OUTCOME STATUS FRAGMENT
 feed_expect() {
 	local rc=0
-	"$BIN" crawl -d "$db" --ignore-robots --feed "$site/$1" >"$work/f.out" 2>&1 || rc=$?
+	"$BIN" crawl -d "$db" --ignore-robots --allow-cidr 127.0.0.1/32 --feed "$site/$1" >"$work/f.out" 2>&1 || rc=$?
 	cat "$work/f.out" >>"$crawler_log"
 	local status=1
 	[ "$rc" = "$4" ] && grep -qF -- "$5" "$work/f.out" && status=0
@@ -409,24 +409,24 @@ feed_expect billion.rss "RSS with billion-laughs nested entities in a DOCTYPE" "
 
 # a 10 MB robots.txt: only the first 512 KiB count, so its first rule applies
 # and the one at the end is never read
-"$BIN" crawl -d "$db" -q "$site/secret" "$site/ok-late" >>"$crawler_log" 2>&1
+"$BIN" crawl -d "$db" -q --allow-cidr 127.0.0.1/32 "$site/secret" "$site/ok-late" >>"$crawler_log" 2>&1
 expect_value "CLI crawl" "robots.txt of 10 MB (Disallow at the top, another at 10 MB)" "read up to 512 KiB: the first rule applies, the last is ignored" \
 	"disallowed by robots.txt|fetched" \
 	"SELECT string_agg(coalesce(fetch_error, 'fetched'), '|' ORDER BY url DESC) FROM pglearn.examples WHERE url IN ('$site/secret', '$site/ok-late')"
 
 # the SQL_ASCII database: a stored URL that is not UTF-8 must not stop --pending
-rc=0; "$BIN" crawl -d "$db_ascii" -q --ignore-robots --delay 0 --pending >"$work/p.out" 2>&1 || rc=$?
+rc=0; "$BIN" crawl -d "$db_ascii" -q --ignore-robots --allow-cidr 127.0.0.1/32 --delay 0 --pending >"$work/p.out" 2>&1 || rc=$?
 cat "$work/p.out" >>"$crawler_log"
 status=1
 [ "$rc" = 1 ] && grep -qF "not an http(s) URL" "$work/p.out" &&
 	[ "$(run_sql "$db_ascii" "SELECT count(*) FROM pglearn.examples WHERE url LIKE '$site/ok-ascii-%' AND title = 'Fine page'")" = 20 ] && status=0
 record "CLI crawl" "--pending in a SQL_ASCII database holding a URL invalid in UTF-8" "that URL skipped as invalid (exit 1), the 20 others fetched" "$status" "exit $rc: $(cat "$work/p.out")"
-"$BIN" crawl -d "$db_ascii" -q --ignore-robots "$site/bad-utf8.html" >>"$crawler_log" 2>&1
+"$BIN" crawl -d "$db_ascii" -q --ignore-robots --allow-cidr 127.0.0.1/32 "$site/bad-utf8.html" >>"$crawler_log" 2>&1
 expect_value "SQL_ASCII db" "crawl of a page with invalid UTF-8 into a SQL_ASCII database" "stored as valid UTF-8" t \
 	"SELECT title IS NOT NULL AND convert_from(convert_to(title || body, 'SQL_ASCII'), 'UTF8') IS NOT NULL FROM pglearn.examples WHERE url = '$site/bad-utf8.html'" "$db_ascii"
 
 # a LATIN1 database cannot hold Japanese: that row alone is refused
-rc=0; "$BIN" crawl -d "$db_latin1" -q --ignore-robots "$site/ja.html" "$site/ok-latin1" >"$work/l.out" 2>&1 || rc=$?
+rc=0; "$BIN" crawl -d "$db_latin1" -q --ignore-robots --allow-cidr 127.0.0.1/32 "$site/ja.html" "$site/ok-latin1" >"$work/l.out" 2>&1 || rc=$?
 cat "$work/l.out" >>"$crawler_log"
 status=1
 [ "$rc" = 1 ] && grep -qF "cannot store $site/ja.html" "$work/l.out" &&
