@@ -107,7 +107,7 @@ html_like(const char *content_type)
 static char *
 failure_text(const char *fmt, const char *arg)
 {
-	char		buf[512];
+	char		buf[1024];
 
 	snprintf(buf, sizeof(buf), fmt, arg);
 	return utf8_sanitize(buf, strlen(buf));
