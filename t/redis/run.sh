@@ -8,6 +8,11 @@
 # checks, and stops and drops everything on exit, failure included.
 # The PREPARE TRANSACTION check needs max_prepared_transactions > 0: when
 # the cluster has 0, it starts a second throwaway cluster configured so.
+# Also: the limits a plain role cannot lift (the Redis timeouts) and that
+# pg_terminate_backend / pg_cancel_backend end a commit-time push stalled
+# on a stopped Redis; SPI under a hostile search_path; redis_status() over
+# TCP, a unix socket, a password in the URL, pglearn.redis_password_file
+# and an ACL user; and `pglearn check` as a pg_monitor role.
 # Prints "ok N - ..." / "not ok N - ..." and ends with "N passed, N failed";
 # exits non-zero if anything failed.
 set -uo pipefail
@@ -17,6 +22,8 @@ cd "$(dirname "$0")/../.."
 
 DB=pglearn_redis_$$
 ROLE=pglearn_redis_reader_$$
+PLAIN=pglearn_redis_plain_$$
+MONITOR=pglearn_redis_monitor_$$
 PASSWORD='s3cr3t-Pw'
 RDIR=$(mktemp -d /tmp/pglearn-redis.XXXXXX)
 chmod 755 "$RDIR"
@@ -34,7 +41,8 @@ cleanup() {
 	done
 	sleep 0.2
 	dropdb --if-exists "$DB" >/dev/null 2>&1
-	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $ROLE" -c "DROP ROLE IF EXISTS $PLAIN" \
+		-c "DROP ROLE IF EXISTS $MONITOR" >/dev/null 2>&1
 	[ "$OWN_CLUSTER" = yes ] && cluster_stop
 	rm -rf "$RDIR"
 }
@@ -370,6 +378,244 @@ is "$(sql -c "SELECT count(*) || ' ' || count(DISTINCT url) || ' ' || count(exam
 	"10000 10000 10000 true" "10,000-member list: published() returns every member with its id, best first"
 id=$(sql -c "SELECT id FROM pglearn.examples WHERE url = 'https://big.example/1'")
 is "$(rc HGET "pglearn:example:$id" description)" "description 1" "10,000-member list: the last member's hash"
+
+# ---------------------------------------------------------------- limits a plain role cannot lift
+
+# A publisher that is not a superuser: the grants of the README's admin
+# role, enough to publish.
+sql <<SQL >/dev/null
+CREATE ROLE $PLAIN LOGIN;
+GRANT USAGE ON SCHEMA pglearn TO $PLAIN;
+GRANT SELECT ON ALL TABLES IN SCHEMA pglearn TO $PLAIN;
+GRANT INSERT, UPDATE, DELETE ON pglearn.publications TO $PLAIN;
+GRANT EXECUTE ON FUNCTION pglearn.publish(text, int4), pglearn.publish_pending(), pglearn.published(text),
+	pglearn._redis_check(), pglearn._redis_queue(text, int8), pglearn._redis_push(text),
+	pglearn._redis_versions(text[]) TO $PLAIN;
+SQL
+psql_plain() { psql -X -qAt -U "$PLAIN" -d "$DB" "$@" 2>&1; }
+for setting in redis_connect_timeout redis_command_timeout redis_password_file redis_url; do
+	out=$(psql_plain -v VERBOSITY=verbose -c "SET pglearn.$setting = '40s'")
+	like "$out" "ERROR: +42501: permission denied to set parameter \"pglearn.$setting\"" \
+		"a plain role cannot SET pglearn.$setting (42501)"
+done
+out=$(psql_plain -c "SELECT pglearn.publish('general', 3)")
+is "$out" "3" "the plain role publishes"
+
+# Terminate while the commit-time push waits for a stopped Redis.  The
+# superuser gives the role the longest timeouts there are (a minute each):
+# only pg_terminate_backend can end the wait sooner, and the assertions
+# are about that, not about time: the backend is gone while Redis is still
+# stopped, and it said why it stopped waiting.
+sql -c "ALTER ROLE $PLAIN SET pglearn.redis_connect_timeout = '60s'" \
+	-c "ALTER ROLE $PLAIN SET pglearn.redis_command_timeout = '60s'" >/dev/null
+is "$(psql_plain -c "SHOW pglearn.redis_command_timeout")" "1min" "ALTER ROLE … SET by a superuser gives the role a longer timeout"
+redis_stopped() { [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = T ]; }
+wait_for() {					# wait_for SECONDS COMMAND...: until COMMAND succeeds
+	local i
+	for i in $(seq $(($1 * 10))); do
+		"${@:2}" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stalled_pid() {					# the plain role's backend waiting in the push
+	sql -c "SELECT pid FROM pg_stat_activity WHERE usename = '$PLAIN' AND wait_event_type = 'Extension' AND query LIKE '%publish(%'"
+}
+backend_gone() { [ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE pid = $1")" = 0 ]; }
+has_stalled() { [ -n "$(stalled_pid)" ]; }
+
+rpid=$(cat "$RDIR/open.pid")
+kill -STOP "$rpid"
+psql_plain -c "SELECT pglearn.publish('general', 7)" >"$RDIR/terminate.out" &
+client=$!
+if wait_for 20 has_stalled; then
+	bpid=$(stalled_pid)
+	report 0 "stopped Redis: the plain role's commit waits in the push (wait event Extension)"
+	sql -c "SELECT pg_terminate_backend($bpid)" >/dev/null
+	wait_for 40 backend_gone "$bpid"
+	gone=$?
+	redis_stopped "$rpid"
+	still_stopped=$?
+	is "$gone:$still_stopped" "0:0" "pg_terminate_backend ends the commit-time wait: the backend is gone while Redis is still stopped"
+	wait "$client"
+	out=$(cat "$RDIR/terminate.out")
+	like "$out" "WARNING: +could not publish list \"general\" to Redis at 127.0.0.1:$RPORT: HSET interrupted: the session is being terminated" \
+		"terminated: the WARNING says the wait ended for the terminate, not a timeout"
+	like "$out" 'FATAL: +terminating connection due to administrator command' "terminated: the session ends"
+else
+	report 1 "stopped Redis: the plain role's commit waits in the push (wait event Extension)" "$(sql -c "SELECT usename, state, wait_event_type, wait_event, query FROM pg_stat_activity")"
+	wait "$client"
+fi
+is "$(sql -c "SELECT jsonb_array_length(members) FROM pglearn.publications WHERE list = 'general'")" "7" \
+	"terminated: the publication is committed, and pending"
+
+# Cancel in the same place: the statement's wait ends, the session goes on.
+psql_plain -c "SELECT pglearn.publish('general', 8)" -c "SELECT 'still here'" >"$RDIR/cancel.out" &
+client=$!
+if wait_for 20 has_stalled; then
+	bpid=$(stalled_pid)
+	sql -c "SELECT pg_cancel_backend($bpid)" >/dev/null
+	client_done() { ! kill -0 "$client" 2>/dev/null; }
+	wait_for 40 client_done
+	done_status=$?
+	redis_stopped "$rpid"
+	is "$done_status:$?" "0:0" "pg_cancel_backend ends the commit-time wait while Redis is still stopped"
+	wait "$client"
+	out=$(cat "$RDIR/cancel.out")
+	like "$out" "HSET interrupted: the statement is being cancelled" "cancelled: the WARNING says so"
+	like "$out" "still here" "cancelled: the session goes on"
+else
+	report 1 "stopped Redis: the cancelled commit waits in the push"
+	wait "$client"
+fi
+kill -CONT "$rpid"
+is "$(sql -c "SELECT stale FROM pglearn.publish_status WHERE list = 'general'")" "t" "after the interrupts general is stale"
+stale=$(sql -c "SELECT count(*) FROM pglearn.publish_status WHERE stale")
+is "$(psql_plain -c "SELECT pglearn.publish_pending()")" "$stale" "publish_pending() (as the plain role) publishes the $stale stale lists, general among them"
+is "$(compare_list general 8)" "t" "general equals recommend('general', 8)"
+sql -c "ALTER ROLE $PLAIN RESET ALL" >/dev/null
+
+# ---------------------------------------------------------------- SQL in C under a hostile search_path
+
+# publish_pending() and _redis_push() read pglearn.publications with SPI:
+# with operators and functions of the same names planted in public and
+# public searched first, nothing planted runs.
+out=$(sql <<'SQL'
+CREATE FUNCTION public.hijack_texteq(text, text) RETURNS bool LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: ='; END $$;
+CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.hijack_texteq);
+CREATE FUNCTION public.hijack_int8eq(int8, int8) RETURNS bool LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: int8 ='; END $$;
+CREATE OPERATOR public.= (LEFTARG = int8, RIGHTARG = int8, FUNCTION = public.hijack_int8eq);
+CREATE FUNCTION public.hijack_field(jsonb, text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: ->>'; END $$;
+CREATE OPERATOR public.->> (LEFTARG = jsonb, RIGHTARG = text, FUNCTION = public.hijack_field);
+CREATE FUNCTION public.jsonb_array_elements(jsonb) RETURNS SETOF jsonb LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: jsonb_array_elements'; END $$;
+SET search_path = public, pg_catalog;
+SELECT 'planted: ' || (SELECT count(*) FROM pg_operator WHERE oprnamespace = 'public'::regnamespace);
+SELECT coalesce(pglearn._redis_push('general'), 'pushed');
+SELECT count(*) FROM pglearn.published('general');
+RESET search_path;
+DROP OPERATOR public.= (text, text), public.= (int8, int8), public.->> (jsonb, text);
+DROP FUNCTION public.hijack_texteq(text, text), public.hijack_int8eq(int8, int8), public.hijack_field(jsonb, text),
+	public.jsonb_array_elements(jsonb);
+SQL
+)
+is "$out" "planted: 3
+pushed
+8" "_redis_push() and published() with public.=, public.->> and public.jsonb_array_elements() first on the path: none runs"
+
+# ---------------------------------------------------------------- redis_status(), the password file
+
+status() {						# status [-c SET ...]: redis_status() as configured|ok|latency?|detail
+	sql "$@" -c "SELECT format('%s|%s|%s|%s', configured, ok, latency_ms IS NOT NULL, detail) FROM pglearn.redis_status()"
+}
+is "$(status -c "SET pglearn.redis_url = ''")" "f||f|pglearn.redis_url is not set" "redis_status(): not configured"
+is "$(status)" "t|t|t|redis 127.0.0.1:$RPORT: PING ok" "redis_status(): TCP, PING ok, with its latency"
+is "$(status -c "SET pglearn.redis_url = 'unix://$SOCKET?db=2'")" "t|t|t|redis $SOCKET: PING ok" "redis_status(): unix socket URL"
+is "$(status -c "SET pglearn.redis_url = 'redis://:$PASSWORD@127.0.0.1:$BPORT/1'")" "t|t|t|redis 127.0.0.1:$BPORT: PING ok" \
+	"redis_status(): password in the URL (and the detail without it)"
+out=$(status -c "SET pglearn.redis_url = 'redis://:wrong-Pw-123@127.0.0.1:$BPORT/1'")
+like "$out" "^t\|f\|f\|redis 127.0.0.1:$BPORT: AUTH failed: WRONGPASS" "redis_status(): a wrong password is ok = false, Redis's error in detail"
+unlike "$out" "wrong-Pw-123|$PASSWORD" "redis_status(): the detail holds no password"
+is "$(status -c "SET pglearn.redis_url = 'redis://127.0.0.1:1/0'")" "t|f|f|redis 127.0.0.1:1: connect failed: Connection refused" \
+	"redis_status(): nothing listening is ok = false, with the reason"
+ACLPW='acl-Pw-77'
+rcb ACL SETUSER pglearn_acl on ">$ACLPW" '~*' '&*' '+@all' >/dev/null
+is "$(status -c "SET pglearn.redis_url = 'redis://pglearn_acl:$ACLPW@127.0.0.1:$BPORT/1'")" "t|t|t|redis 127.0.0.1:$BPORT: PING ok" \
+	"redis_status(): an ACL user with its password in the URL"
+
+# The password file must be readable by the server's operating system user
+# and by no one else.
+SERVER_OS_USER=$(stat -c %U "$(sql -c "SHOW data_directory")")
+pwfile() {						# pwfile NAME MODE CONTENT: a file the server can read
+	printf '%s' "$3" >"$RDIR/$1"
+	chmod "$2" "$RDIR/$1"
+	[ "$(id -u)" = 0 ] && chown "$SERVER_OS_USER" "$RDIR/$1"
+	echo "$RDIR/$1"
+}
+if [ "$(id -u)" = 0 ] || [ "$SERVER_OS_USER" = "$(id -un)" ]; then
+	PWF=$(pwfile redis.pw 600 "$PASSWORD
+")
+	ACLF=$(pwfile acl.pw 600 "$ACLPW")
+	USE_FILE="SET pglearn.redis_url = 'redis://127.0.0.1:$BPORT/1'"
+	is "$(status -c "$USE_FILE" -c "SET pglearn.redis_password_file = '$PWF'")" "t|t|t|redis 127.0.0.1:$BPORT: PING ok" \
+		"redis_status(): the password from pglearn.redis_password_file (0600, one line)"
+	out=$(sql -c "$USE_FILE" -c "SET pglearn.redis_password_file = '$PWF'" -c "SELECT pglearn.publish('github', 4)" \
+		-c "SELECT count(*) FROM pglearn.published('github')" -c "SELECT stale FROM pglearn.publish_status WHERE list = 'github'" 2>&1)
+	is "$out" "4
+4
+f" "password file: publish(), published() and publish_status all authenticate with it"
+	is "$(rcb -n 1 ZCARD pglearn:list:github)" "4" "password file: the list is in the protected Redis"
+	is "$(status -c "SET pglearn.redis_url = 'redis://pglearn_acl@127.0.0.1:$BPORT/1'" -c "SET pglearn.redis_password_file = '$ACLF'")" \
+		"t|t|t|redis 127.0.0.1:$BPORT: PING ok" "redis_status(): an ACL user in the URL, its password in the file (no newline)"
+	is "$(status -c "SET pglearn.redis_url = 'redis://:$PASSWORD@127.0.0.1:$BPORT/1'" -c "SET pglearn.redis_password_file = '$ACLF'")" \
+		"t|t|t|redis 127.0.0.1:$BPORT: PING ok" "a password in the URL wins over the file"
+
+	chmod 640 "$PWF"
+	out=$(sql -v VERBOSITY=verbose -c "$USE_FILE" -c "SET pglearn.redis_password_file = '$PWF'" -c "SELECT pglearn.publish('github', 2)")
+	like "$out" "ERROR: +F0000: pglearn.redis_password_file \"$PWF\" has group or world access" \
+		"a group-readable password file: publish() is an error (F0000) naming the file"
+	like "$out" 'HINT: +Remove the group and world permissions, e.g. chmod 0600' "… with a hint saying what to do"
+	unlike "$out" "$PASSWORD" "… and without the password"
+	out=$(status -c "$USE_FILE" -c "SET pglearn.redis_password_file = '$PWF'")
+	like "$out" "^t\|f\|f\|pglearn.redis_password_file \"$PWF\" has group or world access: " "redis_status(): the group-readable file is ok = false, said why"
+	chmod 604 "$PWF"
+	like "$(status -c "$USE_FILE" -c "SET pglearn.redis_password_file = '$PWF'")" "has group or world access" "a world-readable password file is refused too"
+	chmod 600 "$PWF"
+	like "$(status -c "$USE_FILE" -c "SET pglearn.redis_password_file = '$RDIR/missing.pw'")" \
+		"^t\|f\|f\|could not open pglearn.redis_password_file \"$RDIR/missing.pw\": No such file" "redis_status(): a missing password file"
+	TWO=$(pwfile two.pw 600 "pglearn_acl $ACLPW
+second line")
+	out=$(status -c "$USE_FILE" -c "SET pglearn.redis_password_file = '$TWO'")
+	like "$out" "holds more than a password" "a password file of two lines is refused"
+	unlike "$out" "$ACLPW" "… without quoting it"
+	EMPTY=$(pwfile empty.pw 600 "")
+	like "$(status -c "$USE_FILE" -c "SET pglearn.redis_password_file = '$EMPTY'")" "\"$EMPTY\" is empty" "an empty password file is refused"
+
+	# ---------------------------------------------------------------- pglearn check as a monitoring role
+
+	# pg_monitor, USAGE on the schema and SELECT on the two columns check
+	# reads; EXECUTE on redis_status() comes with pg_monitor
+	CHECK=./crawler/pglearn
+	[ -x "$CHECK" ] || CHECK=pglearn
+	sql <<SQL >/dev/null
+CREATE ROLE $MONITOR LOGIN IN ROLE pg_monitor;
+GRANT USAGE ON SCHEMA pglearn TO $MONITOR;
+GRANT SELECT (fetched_at, fetch_error) ON pglearn.examples TO $MONITOR;
+ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:$BPORT/1';
+ALTER DATABASE $DB SET pglearn.redis_password_file = '$PWF';
+SQL
+	out=$("$CHECK" check -d "dbname=$DB user=$MONITOR" 2>&1)
+	status=$?
+	like "$out" '^PGLEARN (OK|WARNING) - .*redis ok \([0-9.]+ ms\).*\| .*redis=1 redis_latency=[0-9.]+ms' \
+		"pglearn check as a pg_monitor role: redis ok (password from the file), with perfdata"
+	is "$status" "0" "pglearn check as a pg_monitor role: OK (exit 0)"
+	unlike "$out" "$PASSWORD" "pglearn check: no password in its output"
+	kill -STOP "$(cat "$RDIR/auth.pid")"
+	out=$("$CHECK" check -d "dbname=$DB user=$MONITOR" --redis-timeout 5 2>&1)
+	status=$?
+	kill -CONT "$(cat "$RDIR/auth.pid")"
+	like "$out" "^PGLEARN WARNING - .*redis 127.0.0.1:$BPORT: AUTH timed out after 1000 ms.*redis=0" \
+		"pglearn check, Redis stopped: WARNING, the server's own timeout and where"
+	is "$status" "1" "pglearn check, Redis stopped: exit 1"
+	sql -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:1/0'" >/dev/null
+	out=$("$CHECK" check -d "dbname=$DB user=$MONITOR" --redis-critical 2>&1)
+	status=$?
+	like "$out" "^PGLEARN CRITICAL - .*redis 127.0.0.1:1: connect failed: Connection refused.*redis=0" \
+		"pglearn check --redis-critical, nothing listening: CRITICAL with the reason"
+	is "$status" "2" "pglearn check --redis-critical: exit 2"
+	chmod 644 "$PWF"
+	sql -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:$BPORT/1'" >/dev/null
+	out=$("$CHECK" check -d "dbname=$DB user=$MONITOR" 2>&1)
+	like "$out" "^PGLEARN WARNING - .*pglearn.redis_password_file \"$PWF\" has group or world access" \
+		"pglearn check: a readable password file is a WARNING that says so"
+	unlike "$out" "$PASSWORD" "… without the password"
+	chmod 600 "$PWF"
+	sql -c "ALTER DATABASE $DB RESET pglearn.redis_password_file" \
+		-c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:$RPORT/0'" >/dev/null
+	out=$("$CHECK" check -d "dbname=$DB user=$MONITOR" 2>&1)
+	like "$out" 'redis ok .*redis=1' "pglearn check as a pg_monitor role: the open Redis again"
+else
+	report 0 "password file and check tests # skip: the server runs as $SERVER_OS_USER and we cannot give it a file"
+fi
 
 # ---------------------------------------------------------------- PREPARE TRANSACTION
 
