@@ -745,7 +745,9 @@ redis_wait(redisContext *c, bool for_write, TimestampTz deadline)
 			pfd.fd = c->fd;
 			pfd.events = for_write ? POLLOUT : POLLIN;
 			pfd.revents = 0;
+			pgstat_report_wait_start(PG_WAIT_EXTENSION);
 			rc = poll(&pfd, 1, (int) Min(remaining, REDIS_POLL_SLICE_MS));
+			pgstat_report_wait_end();
 			/* POLLERR and POLLHUP too: the read or write then says what */
 			if (rc > 0)
 				return REDIS_IO_OK;
