@@ -264,6 +264,62 @@ expect_error "SQL labelling" "supporting_features of an unknown URL" P0002 "no a
 	"SELECT * FROM pglearn.supporting_features('https://none.example/', 3, 'm')"
 expect_error "SQL similar" "similar() of an unknown URL" P0002 "no article with URL" "SELECT * FROM pglearn.similar('https://none.example/', 5)"
 
+# --- SQL: security (search_path, privileges, limits, stored models) ------------------
+
+# a role that may create in public plants an overload that beats pg_catalog's
+# concat_ws(text, VARIADIC "any") and an int8 % int4; the superuser, with
+# public first on its path, fits, inserts (the trigger), labels and reads
+run_sql "$db" "CREATE ROLE hostile_planter; GRANT CREATE ON SCHEMA public TO hostile_planter;
+	CREATE SEQUENCE public.hostile_hits; GRANT USAGE ON SEQUENCE public.hostile_hits TO PUBLIC;
+	SET ROLE hostile_planter;
+	CREATE FUNCTION public.concat_ws(text, text, text) RETURNS text LANGUAGE sql
+		AS 'SELECT nextval(''public.hostile_hits'')::text';
+	CREATE FUNCTION public.hostile_mod(int8, int4) RETURNS int8 LANGUAGE sql
+		AS 'SELECT nextval(''public.hostile_hits'')';
+	CREATE OPERATOR public.% (LEFTARG = int8, RIGHTARG = int4, FUNCTION = public.hostile_mod);
+	RESET ROLE;" >/dev/null
+out=$(run_sql "$db" "SET search_path = public, pglearn;
+	DO \$\$ BEGIN
+		PERFORM pglearn.fit('hostile', params => '{\"C\": 1}');
+		INSERT INTO pglearn.examples (url, title, description, body) VALUES ('https://planted.example/1', 't', 'd', 'b');
+		PERFORM pglearn.label('https://planted.example/1', 0);
+		PERFORM count(*) FROM pglearn.to_label;
+	END \$\$;
+	SELECT is_called FROM public.hostile_hits;")
+status=1; [ "$(tail -n 1 <<<"$out")" = f ] && status=0
+record "SQL search_path" "overloads of concat_ws and int8 % int4 planted in public; a superuser with public first runs fit, an INSERT (the trigger), label, to_label" \
+	"none of them runs: the hit counter stays untouched" "$status" "$out"
+run_sql "$db" "DROP OPERATOR public.% (int8, int4); DROP FUNCTION public.hostile_mod(int8, int4), public.concat_ws(text, text, text);
+	DROP SEQUENCE public.hostile_hits; REVOKE CREATE ON SCHEMA public FROM hostile_planter; DROP ROLE hostile_planter;
+	DELETE FROM pglearn.models WHERE name = 'hostile'; DELETE FROM pglearn.examples WHERE url = 'https://planted.example/1'" >/dev/null
+run_sql "$db" "CREATE ROLE hostile_user; GRANT USAGE ON SCHEMA pglearn TO hostile_user" >/dev/null
+expect_error "SQL privileges" "label() by a role granted nothing" 42501 "permission denied for function label" \
+	"SET ROLE hostile_user; SELECT pglearn.label('https://x.example/', 1)"
+expect_error "SQL privileges" "published() (reads Redis with the server's URL) by a role granted nothing" 42501 "permission denied for function published" \
+	"SET ROLE hostile_user; SELECT * FROM pglearn.published('general')"
+expect_error "SQL limits" "SET pglearn.max_train_memory = '1TB' by a plain role" 42501 "permission denied to set parameter \"pglearn.max_train_memory\"" \
+	"SELECT pglearn.nnz('{}'); SET ROLE hostile_user; SET pglearn.max_train_memory = '1TB'"
+expect_error "SQL limits" "SET pglearn.redis_command_timeout = 40 s by a plain role" 42501 "permission denied to set parameter \"pglearn.redis_command_timeout\"" \
+	"SELECT pglearn.nnz('{}'); SET ROLE hostile_user; SET pglearn.redis_command_timeout = 40000"
+run_sql "$db" "REVOKE USAGE ON SCHEMA pglearn FROM hostile_user; DROP ROLE hostile_user" >/dev/null
+expect_error "SQL features" "a body of 1.1M distinct words (over the distinct-token bound)" 54000 "distinct" \
+	"SELECT pglearn.nnz(pglearn.features(NULL, NULL, (SELECT string_agg('w' || i, ' ') FROM generate_series(1, 1100000) i), 30))"
+expect_error "SQL models" "a models row with params {\"hash_bits\": 31} under the default model's name" 22023 "invalid model parameter \"hash_bits\": 31" \
+	"INSERT INTO pglearn.models (name, model, params) SELECT 'default', model, '{\"hash_bits\": 31}' FROM pglearn.models WHERE name = 'm'"
+out=$(run_sql "$db" "ALTER TABLE pglearn.models DROP CONSTRAINT models_params_check;
+	INSERT INTO pglearn.models (name, model, params) SELECT 'default', model, '{\"hash_bits\": 31}' FROM pglearn.models WHERE name = 'm';
+	INSERT INTO pglearn.examples (url, title) VALUES ('https://blocked.example/', 'x');
+	SELECT score IS NULL FROM pglearn.examples WHERE url = 'https://blocked.example/';")
+status=1
+grep -qE '^WARNING:  ([0-9A-Z]{5}: )?could not score https://blocked.example/ with model "default"' <<<"$out" &&
+	[ "$(tail -n 1 <<<"$out")" = t ] && status=0
+record "SQL trigger" "an INSERT while the default model's row has unusable params (stored before 0.3's check)" \
+	"the row is stored with a NULL score and a WARNING, never an ERROR" "$status" "$out"
+run_sql "$db" "DELETE FROM pglearn.models WHERE name = 'default'; DELETE FROM pglearn.examples WHERE url = 'https://blocked.example/';
+	ALTER TABLE pglearn.models ADD CONSTRAINT models_params_check CHECK (pglearn._check_model_params(params))" >/dev/null
+expect_value "SQL recommend" "k = 2147483647 with diverse 0.5 (10 k overflows int4)" "works: the 12 positive rows" 12 \
+	"SELECT count(*) FROM pglearn.recommend('general', 2147483647, NULL, diverse => 0.5)"
+
 # --- SQL: a SQL_ASCII database with bytes that are not UTF-8 ------------------------
 
 bad="convert_from(decode('c328a0a1ff80e282', 'hex'), 'SQL_ASCII')"
@@ -432,6 +488,22 @@ status=1
 [ "$rc" = 1 ] && grep -qF "cannot store $site/ja.html" "$work/l.out" &&
 	[ "$(run_sql "$db_latin1" "SELECT string_agg(url, ' ') FROM pglearn.examples WHERE url LIKE '$site/%'")" = "$site/ok-latin1" ] && status=0
 record "LATIN1 db" "crawl of a Japanese page and a plain one in one batch" "the Japanese row refused by the database and named (exit 1); the other stored" "$status" "exit $rc: $(cat "$work/l.out")"
+
+# --- command line: the crawler stays out of private networks ---------------------------
+
+rc=0; "$BIN" crawl -d "$db" -q --ignore-robots "$site/ok-private" >"$work/priv.out" 2>&1 || rc=$?
+cat "$work/priv.out" >>"$crawler_log"
+expect_value "CLI crawl" "a 127.0.0.1 URL without --allow-private or --allow-cidr" "refused: the row's fetch_error says loopback, nothing fetched (exit 1)" \
+	"$rc|true|false" "SELECT '$rc|' || (fetch_error LIKE 'refused: 127.0.0.1 is a loopback address%') || '|' || (title IS NOT NULL) FROM pglearn.examples WHERE url = '$site/ok-private'"
+crawl_page to-metadata
+expect_value "CLI crawl" "127.0.0.1 allowed, the page redirects to http://127.0.0.2/ (a metadata service's stand-in)" \
+	"the redirect is refused; nothing of the target stored" "true|false" \
+	"SELECT (fetch_error LIKE 'refused: 127.0.0.2 is a loopback address%') || '|' || (title IS NOT NULL OR body IS NOT NULL) FROM pglearn.examples WHERE url = '$site/to-metadata'"
+crawl_page huge-title.html
+row_is "CLI crawl" "a page with a 2,000,000-character title" "stored with the title cut to 1000 characters" huge-title.html 1000 "length(title)"
+"$BIN" crawl -d "$db" -q --ignore-robots --allow-cidr 127.0.0.1/32 --delay 0 --feed "$site/big-feed.xml" >>"$crawler_log" 2>&1
+expect_value "CLI crawl" "a feed of 5000 items" "the first 1000 (--max-feed-items) added, the rest skipped" 1000 \
+	"SELECT count(*) FROM pglearn.examples WHERE url LIKE '$site/ok-feed-%'"
 
 # --- the whole run -------------------------------------------------------------------
 

@@ -126,6 +126,18 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/ja.html":
             # text a LATIN1 database cannot hold
             return self.send(200, html("日本語のタイトル", "<p>本文 café</p>"))
+        if p == "/to-metadata":
+            # a redirect to another loopback address (127.0.0.2 stands for a
+            # cloud metadata service): the crawler must not follow it
+            port = self.server.server_address[1]
+            return self.send(302, b"", extra={"Location": "http://127.0.0.2:%d/ok-secret" % port})
+        if p == "/huge-title.html":
+            return self.send(200, html("T" * 2000000, "<p>short body</p>"))
+        if p == "/big-feed.xml":
+            items = "".join("<item><link>http://127.0.0.1:%d/ok-feed-%d</link></item>"
+                            % (self.server.server_address[1], i) for i in range(5000))
+            return self.send(200, ("<rss><channel>%s</channel></rss>" % items).encode(),
+                             "application/rss+xml")
         if p.startswith("/ok"):
             return self.send(200, html("Fine page", "<p>ordinary words here</p>"))
         return self.send(404, html("Not found", "no route"))
