@@ -5,10 +5,12 @@
 # under AddressSanitizer/UBSan (t/unit), the TAP tests with their own
 # clusters (t/*.pl: dump/restore, standby, crash), libFuzzer targets for a
 # short fixed budget each (t/fuzz), SQL fuzzing and the hostile-input
-# catalogue (t/fuzz/sql_inputs.sh, t/hostile), the accuracy test on the
+# catalogue (t/fuzz/sql_inputs.sh, t/hostile), search_path hijacking by
+# look-alikes generated from the scripts (t/hijack), the accuracy test on the
 # SpamAssassin corpus (t/accuracy.sh), memory (t/memory.sh), pg_regress and
 # isolation against an assert-enabled PostgreSQL built from source
-# (t/cassert.sh), publishing to a real Redis (t/redis/run.sh), and the
+# (t/cassert.sh), publishing to a real Redis (t/redis/run.sh), README's
+# roles recipe and what each role may do (t/roles/run.sh), and the
 # crawler's tests (crawler/t).
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Run it as root on a new machine (it installs its Debian packages); as an
@@ -92,10 +94,12 @@ run_suite tap bash t/tap.sh
 run_suite fuzz bash t/fuzz/run.sh
 run_suite sql-fuzz bash t/fuzz/sql_inputs.sh
 run_suite hostile bash t/hostile/run.sh
+run_suite hijack bash t/hijack/run.sh
 run_suite accuracy bash t/accuracy.sh
 run_suite memory bash t/memory.sh
 run_suite cassert bash t/cassert.sh
 run_suite redis bash t/redis/run.sh
+run_suite roles bash t/roles/run.sh
 run_suite crawler bash crawler/t/run.sh
 
 echo "$passed passed, $failed failed"
