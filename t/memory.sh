@@ -23,6 +23,14 @@
 #      per statement) in 40 batches, a refit of m2 from another session
 #      between batches: fn_extra is new per statement here, so this is the
 #      per-statement decode/free path and whatever outlives a statement.
+#   E. features() and feature_names() over documents at and past their
+#      limit of 2^20 distinct tokens (src/features.c): 1,048,576 distinct
+#      64-byte tokens (the most memory a document can take) are accepted,
+#      2,000,000 distinct tokens are refused with 54000, and each call's
+#      peak memory beyond its input (VmHWM from /proc, in a fresh backend
+#      that has already read the input once) stays under a bound that does
+#      not grow with the input; after the refusal the session's memory
+#      contexts are where they were.
 # Memory: sum(total_bytes) of pg_backend_memory_contexts in the session
 # itself (also sampled inside the long statements A-C at rows where the
 # same model is cached, so that samples compare like with like), and the
@@ -41,7 +49,7 @@
 #
 # Needs a running server through the PG* environment (superuser; t/run_all.sh
 # starts one) on this machine for the /proc check (skipped otherwise), and
-# pglearn installed.  Creates and drops its own database.  About 25 s.
+# pglearn installed.  Creates and drops its own database.  About 40 s.
 # Prints "ok N - ..." / "not ok N - ..." lines, ends with "N passed, N
 # failed" and exits non-zero if anything failed.
 set -uo pipefail
@@ -364,6 +372,76 @@ fi
 same=$(field same 2)
 fresh=$(q -c "SELECT string_agg(pglearn.classify('m2', url, title, body)::text || ':' || pglearn.classify(newest('m2'), f)::text, ',' ORDER BY id) FROM fv WHERE id <= 5")
 check "classify() in the churned session equals a fresh session's" "$([ -n "$same" ] && [ "$same" = "$fresh" ]; echo $?)"
+
+# E: the distinct-token limit of features() and feature_names().  Bounds,
+# from measurement (2026-12-01, PostgreSQL 15, 2 CPUs): at the limit with
+# 64-byte tokens the peak beyond the input was 153 MB for features() and
+# 170 MB for feature_names() (95 and 110 MB with short tokens); refusing
+# 2,000,000 short tokens peaked at 96 MB.  Without the limit that 15 MB
+# document cost features() 165 MB and feature_names() 258 MB, growing with
+# the input (11 and 17 times its length) without end; there the 54000
+# checks fail, the peaks of refusing only show that a refusal costs no more
+# than the limit.
+FEATURES_PEAK_MAX_KB=$((200 * 1024))
+FEATURE_NAMES_PEAK_MAX_KB=$((230 * 1024))
+q >"$WORK/docs.out" 2>&1 <<'SQL'
+CREATE TABLE docs (name text PRIMARY KEY, body text);
+INSERT INTO docs SELECT 'at_limit', string_agg(md5(g::text) || md5((-g)::text), ' ') FROM generate_series(1, 1048576) g;
+INSERT INTO docs SELECT 'over', string_agg(g::text, ' ') FROM generate_series(1, 2000000) g;
+SQL
+check "E: documents of 2^20 distinct 64-byte tokens and of 2,000,000 distinct tokens" "$?"
+peak_of() {						# peak_of DOC STATEMENT: its output, then "ctx|BEFORE|AFTER", in a fresh backend
+	# STATEMENT runs twice: its peak is measured around the first run, and
+	# the context bytes after the first and the second are compared, so
+	# that catalog caches the first run filled do not count as growth
+	q 2>&1 <<SQL
+SELECT pg_backend_pid() AS pid FROM docs WHERE name = '$1' AND length(body) > 0 \gset
+\setenv P :pid
+\! awk '/^VmHWM:/ { print \$2 }' /proc/\$P/status > $WORK/hwm0 2>/dev/null || true
+\set ON_ERROR_STOP 0
+$2
+\! awk '/^VmHWM:/ { print \$2 }' /proc/\$P/status > $WORK/hwm1 2>/dev/null || true
+SELECT ctx_bytes() AS ctx0 \gset
+$2
+SELECT ctx_bytes() AS ctx1 \gset
+\echo ctx|:ctx0|:ctx1
+SQL
+}
+hwm_growth() {					# peak growth of the last peak_of, kB ('' if /proc was not readable)
+	[ -s "$WORK/hwm0" ] && [ -s "$WORK/hwm1" ] && echo $(($(cat "$WORK/hwm1") - $(cat "$WORK/hwm0")))
+}
+for fn in features feature_names; do
+	case $fn in
+	features)
+		call="SELECT 'result|' || pglearn.nnz(pglearn.features(NULL, NULL, body)) FROM docs WHERE name = '%s';"
+		max=$FEATURES_PEAK_MAX_KB ;;
+	feature_names)
+		call="SELECT 'result|' || count(*) FROM docs, pglearn.feature_names(NULL, NULL, body) WHERE name = '%s';"
+		max=$FEATURE_NAMES_PEAK_MAX_KB ;;
+	esac
+	# shellcheck disable=SC2059
+	out=$(peak_of at_limit "$(printf "$call" at_limit)")
+	g=$(hwm_growth)
+	result=$(echo "$out" | sed -n 's/^result|//p' | head -n 1)
+	check "E: $fn() accepts 2^20 distinct 64-byte tokens (result $result)" "$([ -n "$result" ] && [ "$result" -gt 0 ]; echo $?)"
+	if [ -n "$g" ]; then
+		check "E: $fn() at the limit peaked $g kB beyond its 68 MB input (max $max)" "$([ "$g" -le "$max" ]; echo $?)"
+	else
+		check "E: $fn() peak # skip: /proc/PID/status not readable" 0
+	fi
+	# shellcheck disable=SC2059
+	out=$(peak_of over "$(printf "\\set VERBOSITY verbose\n$call" over)")
+	g=$(hwm_growth)
+	ctx=$(echo "$out" | awk -F'|' '$1 == "ctx" { print $3 - $2 }')
+	check "E: $fn() refuses 2,000,000 distinct tokens with 54000" 		"$(echo "$out" | grep -q 'ERROR:  54000: document has more than 1048576 distinct tokens'; echo $?)"
+	if [ -n "$g" ]; then
+		check "E: $fn() refusing peaked $g kB (max $max)" "$([ "$g" -le "$max" ]; echo $?)"
+	else
+		check "E: $fn() refusing, peak # skip: /proc/PID/status not readable" 0
+	fi
+	check "E: a second refusal by $fn() changed the session's memory contexts by $ctx bytes (max $SESSION_GROWTH_MAX)" \
+		"$([ -n "$ctx" ] && [ "$ctx" -le "$SESSION_GROWTH_MAX" ]; echo $?)"
+done
 
 echo "# took $(($(date +%s) - started)) s"
 finish
