@@ -327,19 +327,22 @@ COMMENT ON FUNCTION rescore(text, int4) IS
 	'sets examples.score of every row from the newest model of name (default pglearn.default_model), batch_size rows per statement, never waiting for row locks (rows other transactions hold are retried once, then reported); returns how many scores changed';
 
 -- A procedure that commits cannot have a SET clause, so this body names
--- everything it calls in full (pglearn.*, OPERATOR(pg_catalog.+)); the
--- functions it calls fix their own search_path.
+-- everything in full: the functions it calls (pglearn.*, which fix their
+-- own search_path), its operators (OPERATOR(pg_catalog.+)) and the types of
+-- its variables (pg_catalog.int8), which plpgsql resolves on the caller's
+-- path when it compiles the body.  t/hijack checks that nothing is left.
 CREATE OR REPLACE PROCEDURE refresh(name text DEFAULT NULL, params jsonb DEFAULT '{}', batch_size int4 DEFAULT 10000)
 	LANGUAGE plpgsql AS
 $$
 DECLARE
-	model_name text := coalesce(name, pglearn._default_model());
-	metrics jsonb;
-	after_id int8 := 0;
-	b record;
-	total int8 := 0;
-	skipped int8[] := '{}';
-	row_id int8;
+	-- plpgsql looks these type names up on the caller's path too
+	model_name pg_catalog.text := coalesce(name, pglearn._default_model());
+	metrics pg_catalog.jsonb;
+	after_id pg_catalog.int8 := 0;
+	b pg_catalog.record;
+	total pg_catalog.int8 := 0;
+	skipped pg_catalog.int8[] := '{}';
+	row_id pg_catalog.int8;
 BEGIN
 	PERFORM pglearn._check_k('batch_size', batch_size);
 	-- fit() raises on failure, so a failed fit never rescores
