@@ -119,9 +119,9 @@ PG_FUNCTION_INFO_V1(pglearn_feature_names);
  * 73,129 distinct tokens, Perl's library and documentation (10 MB) 47,539:
  * words repeat.  CJK text gives a token per character bigram, but bigrams
  * repeat too; the crawler keeps at most 5 MB of body, 1.7 million CJK
- * characters, and for the limit to bite well over half of their bigrams
- * would have to be new.  Generated data (lists of numbers, hex or base64
- * identifiers) is what reaches it.
+ * characters, and for the limit to bite more than 60% of their bigrams
+ * would have to be distinct.  Generated data (lists of numbers, hex or
+ * base64 identifiers) is what reaches it.
  */
 #define FEATURES_MAX_TOKENS		(1 << 20)
 
