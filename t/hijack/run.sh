@@ -45,6 +45,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . t/lib/cluster.sh
+. t/lib/tap.sh			# report STATUS DESCRIPTION [DIAGNOSTIC]
+TAP_DIAG_LINES=${HIJACK_DIAG:-60}
 
 HJ=t/hijack
 WORK=$(mktemp -d /tmp/pglearn-hijack.XXXXXX)
@@ -53,9 +55,6 @@ VERSION=${HIJACK_EXTVERSION:-}
 ATTACKER=hijack_attacker
 BASE=hijack_base
 started=$(date +%s)
-n=0
-passed=0
-failed=0
 
 cleanup() {
 	if [ -f "$WORK/redis.pid" ]; then
@@ -71,17 +70,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-record() {						# record STATUS DESCRIPTION [DIAGNOSTIC]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		passed=$((passed + 1))
-		echo "ok $n - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && printf '%s\n' "$3" | head -n "${HIJACK_DIAG:-60}" | sed 's/^/#   /' | cut -c1-1000
-	fi
-}
 # the PASS/FAIL lines (and "#" diagnostics) the python helpers print
 records() {
 	local line status desc
@@ -106,7 +94,7 @@ records() {
 	done
 }
 bail() {						# bail DESCRIPTION [DIAGNOSTIC]: the rest cannot run
-	record 1 "$1" "${2:-}"
+	report 1 "$1" "${2:-}"
 	echo "$passed passed, $failed failed"
 	exit 1
 }
@@ -172,7 +160,7 @@ print("%d files (%d SPI strings): %d names called, %d binary and %d prefix opera
 PY
 )
 [ "$status" = 0 ] && [ -n "$desc" ] && grep -q 'self-test ok' <<<"$selftest" || status=1
-record "$status" "extract.py reads the scripts: $desc" "$selftest $(cat "$WORK/extract.err")"
+report "$status" "extract.py reads the scripts: $desc" "$selftest $(cat "$WORK/extract.err")"
 
 python3 $HJ/calls.py samples "$BASE" "$WORK/samples.json" 2>"$WORK/samples.err" ||
 	bail "sample values from $BASE" "$(cat "$WORK/samples.err")"
@@ -198,7 +186,7 @@ d = json.load(open(sys.argv[1]))
 c = d["counts"]
 print("%d functions, %d aggregates, %d operators, %d types (domains), %d relations (views); %d left out"
       % (c["functions"], c["aggregates"], c["operators"], c["types"], c["relations"], len(d["skipped"])))' "$WORK/plant.json")
-record "$status" "$ATTACKER (CREATE on schema public only) plants $counts in ${plant_s} s" \
+report "$status" "$ATTACKER (CREATE on schema public only) plants $counts in ${plant_s} s" \
 	"$(grep -A2 ERROR "$WORK/plant-$BASE.err" | head -20)"
 echo "# generated and planted in $(elapsed "$t0") s; left out: $(python3 -c '
 import json, sys
@@ -223,7 +211,7 @@ after=$(grep -E '^[0-9]+$' <<<"$out" | tail -n 1)
 warnings=$(grep -c 'WARNING:  HIJACK' <<<"$out")
 status=1
 [ -n "$before" ] && [ $((after - before)) = "$ncontrols" ] && [ "$warnings" = "$ncontrols" ] && status=0
-record "$status" "control: $ncontrols planted objects called by their full names are counted ($((after - before)) by the sequence, $warnings warnings)" "$controls
+report "$status" "control: $ncontrols planted objects called by their full names are counted ($((after - before)) by the sequence, $warnings warnings)" "$controls
 $out"
 
 # --- every function of the extension, three times ------------------------------
@@ -237,7 +225,7 @@ print(len(d["calls"]), d["functions"], d["views"], len(d["skipped"]),
       "; ".join("%s: %s" % (u["sig"], ", ".join(u["types"])) for u in d["unknown"]).replace(" ", "_") or "-")' "$WORK/calls.json")"
 status=0
 [ "$unknown" != - ] && status=1
-record "$status" "every argument type of the extension's $nfuncs functions has a sample value ($ncalls calls and reads of $nviews views; $nskipped functions skipped: internal or trigger)" \
+report "$status" "every argument type of the extension's $nfuncs functions has a sample value ($ncalls calls and reads of $nviews views; $nskipped functions skipped: internal or trigger)" \
 	"no sample value for: ${unknown//_/ } -- add the type to sample() in t/hijack/calls.py"
 min_ok=$((ncalls * 4 / 5))
 
@@ -265,7 +253,7 @@ for path in "public, pglearn" "public, pg_catalog, pglearn"; do
 	i=$((i + 1))
 	db=hijack_update_$i
 	createdb "$db" || bail "createdb $db"
-	plant_into "$db" || { record 1 "plant into $db" "$(head "$WORK/plant-$db.err")"; continue; }
+	plant_into "$db" || { report 1 "plant into $db" "$(head "$WORK/plant-$db.err")"; continue; }
 	out=$(psql -X -q -At -d "$db" -v ON_ERROR_STOP=1 2>&1 <<SQL
 \\set SHOW_CONTEXT always
 SET search_path = pg_catalog;
@@ -285,7 +273,7 @@ SQL
 	warnings=$(grep -c 'HIJACK' <<<"$out")
 	status=1
 	[ "$rc" = 0 ] && [ "$runs" = 0 ] && [ "$warnings" = 0 ] && grep -qx "version $target" <<<"$out" && status=0
-	record "$status" "update path, search_path = $path: CREATE EXTENSION pglearn VERSION '0.1', ALTER EXTENSION UPDATE TO '$target': no planted object ran ($runs by the sequence, $warnings warnings)" \
+	report "$status" "update path, search_path = $path: CREATE EXTENSION pglearn VERSION '0.1', ALTER EXTENSION UPDATE TO '$target': no planted object ran ($runs by the sequence, $warnings warnings)" \
 		"$(grep -E 'HIJACK|ERROR|CONTEXT|version' <<<"$out" | sort | uniq -c | sort -rn | head -30)"
 	records < <(python3 $HJ/static.py "$db" "updated database ($path)" 2>&1 || echo "FAIL	static.py ran on $db")
 done

@@ -1,8 +1,10 @@
 # t/lib/tap.sh: result lines for the shell test scripts (sourced).
 #
 # check DESCRIPTION STATUS prints "ok N - DESCRIPTION" when STATUS is 0,
-# else "not ok N - DESCRIPTION"; finish prints the "N passed, N failed"
-# line t/run_all.sh reads and exits non-zero if anything failed.
+# else "not ok N - DESCRIPTION"; report STATUS DESCRIPTION [DIAGNOSTIC] does
+# the same and, on failure, prints DIAGNOSTIC as "#" lines (at most
+# TAP_DIAG_LINES of them, 20 by default); finish prints the "N passed, N
+# failed" line t/run_all.sh reads and exits non-zero if anything failed.
 
 n=0
 passed=0
@@ -15,6 +17,12 @@ check() {
 	else
 		echo "not ok $n - $1"
 		failed=$((failed + 1))
+	fi
+}
+report() {
+	check "$2" "$1"
+	if [ "$1" != 0 ] && [ -n "${3:-}" ]; then
+		printf '%s\n' "$3" | head -n "${TAP_DIAG_LINES:-20}" | sed 's/^/#   /' | cut -c1-1000
 	fi
 }
 finish() {

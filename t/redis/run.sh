@@ -19,6 +19,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/../.."
 . t/lib/cluster.sh
+. t/lib/tap.sh			# report STATUS DESCRIPTION [DIAGNOSTIC]
 
 DB=pglearn_redis_$$
 ROLE=pglearn_redis_reader_$$
@@ -28,9 +29,6 @@ PASSWORD='s3cr3t-Pw'
 RDIR=$(mktemp -d /tmp/pglearn-redis.XXXXXX)
 chmod 755 "$RDIR"
 OWN_CLUSTER=no
-passed=0
-failed=0
-n=0
 
 cleanup() {
 	local f
@@ -56,17 +54,6 @@ fi
 
 # ---------------------------------------------------------------- helpers
 
-report() {						# report STATUS DESCRIPTION [DIAGNOSTIC]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		passed=$((passed + 1))
-		echo "ok $n - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && printf '%s\n' "$3" | head -20 | sed 's/^/#   /'
-	fi
-}
 is() {							# is GOT EXPECTED DESCRIPTION
 	if [ "$1" = "$2" ]; then report 0 "$3"; else report 1 "$3" "got: $1
 expected: $2"; fi

@@ -14,6 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 TOP=$(pwd)
 . t/lib/cluster.sh
+. t/lib/tap.sh			# report STATUS DESCRIPTION [DIAGNOSTIC], finish
 
 BIN=${PGLEARN_BIN:-$TOP/crawler/pglearn}
 work=$(mktemp -d /tmp/pglearn-roles.XXXXXX)
@@ -29,29 +30,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-n=0
-passed=0
-failed=0
-ok() {							# ok STATUS DESCRIPTION [DETAIL]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-		passed=$((passed + 1))
-	else
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && printf '%s\n' "$3" | head -n 10 | sed 's/^/#   /'
-		failed=$((failed + 1))
-	fi
-}
 is() {							# is GOT WANTED DESCRIPTION
 	local status=1
 	[ "$1" = "$2" ] && status=0
-	ok "$status" "$3" "got: $1"$'\n'"wanted: $2"
+	report "$status" "$3" "got: $1"$'\n'"wanted: $2"
 }
 like() {						# like GOT REGEX DESCRIPTION
 	local status=1
 	printf '%s' "$1" | grep -qE -- "$2" && status=0
-	ok "$status" "$3" "got: $1"$'\n'"wanted: /$2/"
+	report "$status" "$3" "got: $1"$'\n'"wanted: /$2/"
 }
 
 as() {							# as ROLE SQL: psql as ROLE, tuples only
@@ -82,9 +69,9 @@ PY
 readme_block "<!-- roles recipe" >"$work/recipe.sql"
 readme_block "Then, for example:" >"$work/logins.sql"
 out=$(psql -X -q -v ON_ERROR_STOP=1 -d roles -f "$work/recipe.sql" 2>&1)
-ok $? "README's roles recipe runs as written" "$out"
+report $? "README's roles recipe runs as written" "$out"
 out=$(psql -X -q -v ON_ERROR_STOP=1 -d roles -f "$work/logins.sql" 2>&1)
-ok $? "README's example login roles run as written" "$out"
+report $? "README's example login roles run as written" "$out"
 for r in crawler alice dashboard ops nagios; do
 	is "$(as "$r" 'SELECT current_user')" "$r" "$r can log in"
 done
@@ -104,7 +91,7 @@ for _ in $(seq 50); do [ -S "$socket" ] && break; sleep 0.1; done
 out=$(psql -X -q -v ON_ERROR_STOP=1 -d roles -c "LOAD 'pglearn'" \
 	-c "ALTER SYSTEM SET pglearn.redis_url = 'unix://$socket'" \
 	-c "ALTER SYSTEM SET session_preload_libraries = 'pglearn'" -c "SELECT pg_reload_conf()" 2>&1)
-ok $? "README's Redis set-up (LOAD, then ALTER SYSTEM) works in a new session" "$out"
+report $? "README's Redis set-up (LOAD, then ALTER SYSTEM) works in a new session" "$out"
 
 # pages for the crawl, on 127.0.0.1
 mkdir -p "$work/site"
@@ -127,13 +114,13 @@ site=http://127.0.0.1:$port
 	for i in $(seq 7 9); do printf 'https://db.example/%s\n' "$i"; done
 } >"$work/add.tsv"
 out=$(PGUSER=crawler "$BIN" add --no-fetch -d roles "$work/add.tsv" 2>&1)
-ok $? "crawler: pglearn add --no-fetch stores labelled and new URLs" "$out"
+report $? "crawler: pglearn add --no-fetch stores labelled and new URLs" "$out"
 is "$(as "$PGUSER" "SELECT count(*) FILTER (WHERE label = 1) || '/' || count(*) FILTER (WHERE label = -1) || '/' || count(*) FROM pglearn.examples")" \
 	"6/6/15" "... 6 positive, 6 negative, 15 rows"
 as "$PGUSER" "UPDATE pglearn.examples SET title = CASE WHEN url LIKE '%db.%' THEN 'postgres vacuum index ' ELSE 'football goal match ' END || id,
 	body = CASE WHEN url LIKE '%db.%' THEN 'planner btree wal' ELSE 'league striker referee' END" >/dev/null
 out=$(PGUSER=crawler "$BIN" crawl -q -d roles --allow-private --delay 0 "$site/p1.html" "$site/p2.html" "$site/p3.html" 2>&1)
-ok $? "crawler: pglearn crawl (127.0.0.1 allowed) stores the pages" "$out"
+report $? "crawler: pglearn crawl (127.0.0.1 allowed) stores the pages" "$out"
 is "$(as "$PGUSER" "SELECT count(*) FROM pglearn.examples WHERE url LIKE '$site/%' AND title LIKE 'Crawled page %' AND fetch_error IS NULL")" 3 \
 	"... all three, fetched"
 refused crawler "DELETE FROM pglearn.examples" "delete examples"
@@ -147,7 +134,7 @@ refused crawler "DELETE FROM pglearn.models" "delete models"
 out=$(as alice "SELECT (pglearn.fit('default'))->>'n'")
 is "$out" 12 "alice: fit() on the 12 labelled rows"
 out=$(printf 'pe' | PGUSER=alice "$BIN" annotate -d roles --refit-every 1 2>&1)
-ok $? "alice: pglearn annotate labels one article (p) and exits (e), refitting and rescoring" "$out"
+report $? "alice: pglearn annotate labels one article (p) and exits (e), refitting and rescoring" "$out"
 is "$(as "$PGUSER" "SELECT count(*) FROM pglearn.examples WHERE label = 1")" 7 "... the label is stored"
 is "$(as "$PGUSER" "SELECT count(*) FROM pglearn.models")" 2 "... and annotate refitted after the label (models: 1 -> 2)"
 is "$(as "$PGUSER" "SELECT count(*) FROM pglearn.examples WHERE score IS NULL AND (title <> '' OR body <> '')")" 0 \
@@ -192,5 +179,4 @@ like "$rc|$out" "^0\|PGLEARN OK" "nagios (pg_monitor + reader): pglearn check is
 like "$out" "redis ok|Redis ok|redis.*ok" "... and reports Redis answering"
 is "$(printf '%s' "$out" | grep -c "unix://")" 0 "... without showing the URL"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish
