@@ -15,7 +15,8 @@ OBJS = \
 	src/train.o \
 	src/classify.o \
 	src/evaluate.o \
-	src/redis.o
+	src/redis.o \
+	src/uncertain.o
 
 # publish() writes to Redis with hiredis (Debian libhiredis-dev)
 SHLIB_LINK += -lhiredis
@@ -26,7 +27,7 @@ SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pglearn.map
 # default version (pglearn.control) runs the 0.1 script and the updates.
 DATA = sql/pglearn--0.1.sql sql/pglearn--0.1--0.2.sql sql/pglearn--0.2--0.3.sql
 
-REGRESS = fvec model features train classify evaluate fit active_learning recommend reports security limits
+REGRESS = fvec model features train classify evaluate fit active_learning recommend reports security limits uncertain
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
 # specs/publish_race.spec needs a Redis server: t/redis/run.sh runs it

@@ -33,7 +33,6 @@ ALTER FUNCTION fit(text, regclass, jsonb) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION _live_model(text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION _check_k(text, int4, bool) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION label(text, int4) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION uncertain(text, int4, int4) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION supporting_features(text, int4, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION similar(text, int4) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION top_features(text, int4) SET search_path = pg_catalog, pg_temp;
@@ -480,6 +479,120 @@ BEGIN
 	 ORDER BY o.n;
 END
 $$;
+
+--
+-- uncertain() and to_label from an index, at the caller's LIMIT
+--
+
+-- The candidates of margin sampling with their ranking keys: unlabelled,
+-- no failed fetch, something to read, a stored score, and not a duplicate of
+-- a labelled row (its url or final_url is a labelled row's url or
+-- final_url, or its trimmed title a labelled row's).  Each duplicate test
+-- is an index probe, so a candidate costs the same however many rows are
+-- labelled.
+CREATE VIEW _uncertain_candidates AS
+	SELECT e.id, e.url, e.title, coalesce(e.final_url, e.url) AS final_key,
+		   coalesce(nullif(btrim(e.title), ''), coalesce(e.final_url, e.url)) AS title_key,
+		   pglearn.url_host(coalesce(e.final_url, e.url)) AS host, e.score,
+		   abs(e.score - 0.5) AS distance
+	  FROM pglearn.examples e
+	 WHERE (e.label IS NULL OR e.label = 0) AND e.fetch_error IS NULL
+	   AND (e.title <> '' OR e.body <> '') AND e.score IS NOT NULL
+	   AND NOT EXISTS (SELECT FROM pglearn.examples l
+					   WHERE l.url IN (e.url, e.final_url) AND l.label IN (-1, 1))
+	   AND NOT EXISTS (SELECT FROM pglearn.examples l
+					   WHERE l.final_url IN (e.url, e.final_url) AND l.label IN (-1, 1))
+	   AND NOT EXISTS (SELECT FROM pglearn.examples l
+					   WHERE btrim(l.title) = btrim(e.title) AND btrim(e.title) <> ''
+						 AND l.label IN (-1, 1));
+COMMENT ON VIEW _uncertain_candidates IS
+	'internal: the unlabelled articles uncertain() ranks by stored score, with their de-duplication keys and distance from 0.5';
+
+-- The candidates in rank order; the predicate is the view's, so the planner
+-- walks this index for ORDER BY distance, url.  Scores are indexed now, so
+-- a rescore's updates are no longer HOT (README "Scale" says what that
+-- costs and which autovacuum settings keep the table from growing).
+CREATE INDEX examples_uncertain_idx ON examples ((abs(score - 0.5)), url)
+	WHERE (label IS NULL OR label = 0) AND fetch_error IS NULL
+	  AND (title <> '' OR body <> '') AND score IS NOT NULL;
+-- labelled titles, for the duplicate test (small: labelled rows only)
+CREATE INDEX examples_labelled_title_idx ON examples (btrim(title)) WHERE label IN (-1, 1);
+
+CREATE FUNCTION _uncertain_stored(per_host int4,
+								  OUT rank int8, OUT id int8, OUT url text, OUT title text,
+								  OUT host text, OUT score float8)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'pglearn_uncertain_stored'
+	LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION _uncertain_stored(int4) IS
+	'internal: _uncertain_candidates in rank order, one row per final URL, then per title, at most per_host per host (NULL: no limit), one row per call so a LIMIT above it ends the walk';
+
+-- With stored scores (model_name NULL) the rows come from
+-- _uncertain_stored(), called in the target list so that LIMIT k stops it
+-- after k rows.  With a model the rows are scored live, so every candidate
+-- is scored and ranked: that path is unchanged from 0.1.
+CREATE OR REPLACE FUNCTION uncertain(model_name text DEFAULT NULL, k int4 DEFAULT 10, per_host int4 DEFAULT 3)
+	RETURNS TABLE (rank int8, id int8, url text, title text, host text, score float8)
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	live_model pglearn.model;
+	hash_bits int4;
+	use_binary bool;
+BEGIN
+	PERFORM pglearn._check_k('k', k, true);
+	PERFORM pglearn._check_k('per_host', per_host, true);
+	IF model_name IS NULL THEN
+		RETURN QUERY
+		SELECT (u.c).rank, (u.c).id, (u.c).url, (u.c).title, (u.c).host, (u.c).score
+		  FROM (SELECT pglearn._uncertain_stored(per_host) AS c) u
+		 LIMIT k;
+		RETURN;
+	END IF;
+	SELECT l.model, l.hash_bits, l."binary" INTO live_model, hash_bits, use_binary
+	  FROM pglearn._live_model(model_name) l;
+	RETURN QUERY
+	WITH labelled AS (
+		SELECT e.url AS key FROM pglearn.examples e WHERE e.label IN (-1, 1)
+		UNION SELECT e.final_url FROM pglearn.examples e WHERE e.label IN (-1, 1) AND e.final_url IS NOT NULL
+	), labelled_titles AS (
+		SELECT DISTINCT btrim(e.title) AS title FROM pglearn.examples e
+		 WHERE e.label IN (-1, 1) AND btrim(e.title) <> ''
+	), candidates AS MATERIALIZED (		-- score each row once
+		SELECT e.id, e.url, e.title, coalesce(e.final_url, e.url) AS final_url,
+			   nullif(btrim(e.title), '') AS title_key,
+			   pglearn.url_host(coalesce(e.final_url, e.url)) AS host,
+			   pglearn.classify(live_model, pglearn.features(e.url, e.title,
+				   pglearn.article_text(e.description, e.body), hash_bits, use_binary)) AS p
+		  FROM pglearn.examples e
+		 WHERE (e.label IS NULL OR e.label = 0) AND e.fetch_error IS NULL
+		   AND (e.title <> '' OR e.body <> '')		-- something to read
+		   AND NOT EXISTS (SELECT FROM labelled l WHERE l.key IN (e.url, e.final_url))
+		   AND NOT EXISTS (SELECT FROM labelled_titles t WHERE t.title = btrim(e.title))
+	), by_final_url AS (
+		SELECT c.*, row_number() OVER (PARTITION BY c.final_url ORDER BY abs(c.p - 0.5), c.url) AS n
+		  FROM candidates c WHERE c.p IS NOT NULL
+	), by_title AS (
+		SELECT f.*, row_number() OVER (PARTITION BY coalesce(f.title_key, f.final_url) ORDER BY abs(f.p - 0.5), f.url) AS n2
+		  FROM by_final_url f WHERE f.n = 1
+	), by_host AS (
+		SELECT t.*, row_number() OVER (PARTITION BY t.host ORDER BY abs(t.p - 0.5), t.url) AS n3
+		  FROM by_title t WHERE t.n2 = 1
+	)
+	SELECT row_number() OVER (ORDER BY abs(h.p - 0.5), h.url), h.id, h.url, h.title, h.host, h.p
+	  FROM by_host h
+	 WHERE per_host IS NULL OR h.n3 <= per_host
+	 ORDER BY abs(h.p - 0.5), h.url
+	 LIMIT k;
+END
+$$;
+
+-- The view takes the caller's LIMIT: _uncertain_stored() in a target list
+-- is called once per row asked for.
+CREATE OR REPLACE VIEW to_label AS
+	SELECT (u.c).rank, (u.c).id, (u.c).url, (u.c).title, (u.c).host, (u.c).score
+	  FROM (SELECT pglearn._uncertain_stored(3) AS c) u;
 
 --
 -- Least privilege

@@ -1,0 +1,110 @@
+-- uncertain(NULL, k) and to_label from the index, at the caller's LIMIT:
+-- the same rows, in the same order, as 0.2's window functions; the plan
+-- walks examples_uncertain_idx; a LIMIT ends the walk and closes its cursor.
+\set SHOW_CONTEXT never
+TRUNCATE pglearn.examples, pglearn.models RESTART IDENTITY CASCADE;
+
+-- 0.2's definition over stored scores, kept here as the reference
+CREATE FUNCTION uncertain_reference(k int4, per_host int4)
+	RETURNS TABLE (rank int8, id int8, url text, title text, host text, score float8)
+	LANGUAGE sql STABLE AS
+$$
+	WITH labelled AS (
+		SELECT e.url AS key FROM pglearn.examples e WHERE e.label IN (-1, 1)
+		UNION SELECT e.final_url FROM pglearn.examples e WHERE e.label IN (-1, 1) AND e.final_url IS NOT NULL
+	), labelled_titles AS (
+		SELECT DISTINCT btrim(e.title) AS title FROM pglearn.examples e
+		 WHERE e.label IN (-1, 1) AND btrim(e.title) <> ''
+	), candidates AS MATERIALIZED (
+		SELECT e.id, e.url, e.title, coalesce(e.final_url, e.url) AS final_url,
+			   nullif(btrim(e.title), '') AS title_key,
+			   pglearn.url_host(coalesce(e.final_url, e.url)) AS host, e.score AS p
+		  FROM pglearn.examples e
+		 WHERE (e.label IS NULL OR e.label = 0) AND e.fetch_error IS NULL
+		   AND (e.title <> '' OR e.body <> '')
+		   AND NOT EXISTS (SELECT FROM labelled l WHERE l.key IN (e.url, e.final_url))
+		   AND NOT EXISTS (SELECT FROM labelled_titles t WHERE t.title = btrim(e.title))
+	), by_final_url AS (
+		SELECT c.*, row_number() OVER (PARTITION BY c.final_url ORDER BY abs(c.p - 0.5), c.url) AS n
+		  FROM candidates c WHERE c.p IS NOT NULL
+	), by_title AS (
+		SELECT f.*, row_number() OVER (PARTITION BY coalesce(f.title_key, f.final_url) ORDER BY abs(f.p - 0.5), f.url) AS n2
+		  FROM by_final_url f WHERE f.n = 1
+	), by_host AS (
+		SELECT t.*, row_number() OVER (PARTITION BY t.host ORDER BY abs(t.p - 0.5), t.url) AS n3
+		  FROM by_title t WHERE t.n2 = 1
+	)
+	SELECT row_number() OVER (ORDER BY abs(h.p - 0.5), h.url), h.id, h.url, h.title, h.host, h.p
+	  FROM by_host h
+	 WHERE per_host IS NULL OR h.n3 <= per_host
+	 ORDER BY abs(h.p - 0.5), h.url
+	 LIMIT k
+$$;
+
+-- 3000 rows built to collide: 40 hosts (one NULL-host URL form), shared
+-- final URLs, repeated and blank titles, tied scores, NULL scores, failed
+-- fetches, rows without text, and labelled rows whose url, final_url or
+-- title other rows repeat
+SELECT setseed(0.42);
+INSERT INTO pglearn.examples (url, final_url, title, body, label, score, fetch_error)
+SELECT CASE WHEN i % 97 = 0 THEN 'http:/no-host/' || i
+			ELSE format('https://h%s.example/%s', (random() * 39)::int, i) END,
+	   CASE WHEN random() < 0.3 THEN format('https://h%s.example/final/%s', (random() * 39)::int, (random() * 300)::int) END,
+	   CASE WHEN random() < 0.1 THEN '  ' WHEN random() < 0.05 THEN NULL
+			ELSE 'title ' || (random() * 800)::int || CASE WHEN random() < 0.2 THEN '  ' ELSE '' END END,
+	   CASE WHEN random() < 0.05 THEN '' ELSE 'body' END,
+	   CASE WHEN random() < 0.1 THEN (ARRAY[-1, 1])[1 + (random() > 0.5)::int]
+			WHEN random() < 0.05 THEN 0 END,
+	   CASE WHEN random() < 0.05 THEN NULL WHEN random() < 0.2 THEN round((random())::numeric, 2)::float8
+			ELSE random() END,
+	   CASE WHEN random() < 0.05 THEN 'HTTP 500' END
+  FROM generate_series(1, 3000) i;
+ANALYZE pglearn.examples;
+
+-- the same rows in the same order as the reference, for several k and
+-- per_host (and no limit)
+SELECT k, per_host,
+	   (SELECT array_agg(u.id ORDER BY u.rank) FROM pglearn.uncertain(NULL, k, per_host) u) =
+	   (SELECT array_agg(r.id ORDER BY r.rank) FROM uncertain_reference(k, per_host) r) AS same_rows,
+	   (SELECT count(*) FROM pglearn.uncertain(NULL, k, per_host)) AS n
+  FROM (VALUES (1, 3), (10, 3), (10, 1), (50, NULL), (200, 2), (NULL, 3), (NULL, NULL), (NULL, 1)) v(k, per_host)
+ ORDER BY k NULLS LAST, per_host NULLS LAST;
+-- every column, not just the ids
+SELECT count(*) AS differing_rows
+  FROM (SELECT * FROM pglearn.uncertain(NULL, NULL, 3)
+		EXCEPT ALL SELECT * FROM uncertain_reference(NULL, 3)) d;
+
+-- to_label's first rows are uncertain(NULL, k)'s
+SELECT (SELECT array_agg(t.id ORDER BY t.rank) FROM (SELECT * FROM pglearn.to_label LIMIT 10) t) =
+	   (SELECT array_agg(u.id ORDER BY u.rank) FROM pglearn.uncertain(NULL, 10) u) AS to_label_first_rows;
+SELECT (SELECT count(*) FROM pglearn.to_label) = (SELECT count(*) FROM uncertain_reference(NULL, 3)) AS to_label_all_rows;
+
+-- the plan: the candidates come from the index in rank order, and the view
+-- evaluates its function in a target list, so the LIMIT stops it
+SET enable_seqscan = off;		-- a 3000-row table would be read whole
+EXPLAIN (COSTS OFF) SELECT id, url, score FROM pglearn._uncertain_candidates ORDER BY distance, url LIMIT 10;
+RESET enable_seqscan;
+EXPLAIN (COSTS OFF) SELECT * FROM pglearn.to_label LIMIT 10;
+
+-- a LIMIT that stops the walk closes its cursor at once (an open cursor
+-- shows as the memory context of its portal: one while the walk goes on)
+CREATE VIEW open_cursors AS
+	SELECT count(*) AS open_cursors FROM pg_backend_memory_contexts
+	 WHERE name = 'PortalContext' AND ident LIKE '<unnamed portal %>';
+SELECT (SELECT open_cursors FROM open_cursors) AS during_walk, (u.c).rank
+  FROM (SELECT pglearn._uncertain_stored(3) AS c) u LIMIT 2;
+BEGIN;
+SELECT count(*) FROM (SELECT * FROM pglearn.to_label LIMIT 3) t;
+SELECT count(*) FROM pglearn.uncertain(NULL, 2);
+SELECT open_cursors AS after_limit FROM open_cursors;
+COMMIT;
+DROP VIEW open_cursors;
+
+-- per_host must be positive or NULL
+\set VERBOSITY terse
+SELECT * FROM pglearn._uncertain_stored(0);
+SELECT * FROM pglearn.uncertain(NULL, 5, 0);
+\set VERBOSITY default
+
+DROP FUNCTION uncertain_reference(int4, int4);
+TRUNCATE pglearn.examples RESTART IDENTITY;

@@ -1,0 +1,325 @@
+/*-------------------------------------------------------------------------
+ *
+ * uncertain.c
+ *	  _uncertain_stored(per_host): the unlabelled articles by stored score,
+ *	  most uncertain first, de-duplicated, one row per call.
+ *
+ * uncertain(NULL, k) and the to_label view rank the candidates of
+ * pglearn._uncertain_candidates (unlabelled, fetched, with text, scored, not
+ * a duplicate of a labelled row) by distance from 0.5, ties by URL, and keep
+ * of rows sharing a final URL the first, then of those sharing a title the
+ * first, then at most per_host per host.  0.2 wrote that as three window
+ * functions over every candidate, so asking for 10 rows sorted the whole
+ * table three times; at 100,000 articles a labeller waited a minute.
+ *
+ * Here the candidates arrive in that order from an index
+ * (examples_uncertain_idx) through a cursor, and the three rules are
+ * applied as the rows stream by: the first row seen with a final URL is
+ * the most uncertain of them, the first of those seen with a title is the
+ * most uncertain of its title, and so on, so keeping the first and
+ * remembering the key gives exactly what the windows gave.  The function
+ * is value-per-call: called from a target list (ProjectSet), a LIMIT above
+ * it stops the walk, so LIMIT 10 costs about ten rows' worth of work.
+ *
+ * The query text names only a view of the extension, whose body is bound
+ * when the extension script creates it: no operator or function here is
+ * looked up on the caller's search_path.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+
+PG_FUNCTION_INFO_V1(pglearn_uncertain_stored);
+
+/* the candidates in rank order; columns as read below */
+#define CANDIDATES_QUERY \
+	"SELECT id, url, title, final_key, title_key, host, score" \
+	"  FROM pglearn._uncertain_candidates ORDER BY distance, url"
+
+enum
+{
+	COL_ID = 1,
+	COL_URL,
+	COL_TITLE,
+	COL_FINAL_KEY,
+	COL_TITLE_KEY,
+	COL_HOST,
+	COL_SCORE
+};
+
+/* rows fetched per cursor call: few at first (LIMIT 10 is the usual case) */
+#define FIRST_BATCH 16
+#define MAX_BATCH 1024
+
+/* a set of strings with a count each: final URLs and titles seen, rows per host */
+typedef struct SeenKey
+{
+	const char *key;
+	uint32		hash;
+	int32		count;
+	char		status;
+} SeenKey;
+
+#define SH_PREFIX seen
+#define SH_ELEMENT_TYPE SeenKey
+#define SH_KEY_TYPE const char *
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k), strlen(k))
+#define SH_EQUAL(tb, a, b) (strcmp(a, b) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+typedef struct UncertainStream
+{
+	char	   *cursor;			/* portal name */
+	bool		cursor_open;
+	TupleDesc	desc;			/* of the fetched rows */
+	MemoryContext batch_context;	/* the buffered rows, reset per fetch */
+	HeapTuple  *rows;
+	uint64		nrows;
+	uint64		next;
+	long		batch;
+	bool		exhausted;
+	bool		limit_hosts;	/* per_host not NULL */
+	int32		per_host;
+	seen_hash  *final_keys;
+	seen_hash  *title_keys;
+	seen_hash  *hosts;
+	int32		null_host_rows; /* rows kept whose host is NULL */
+	int64		rank;			/* rows returned so far */
+	MemoryContext keys_context;
+} UncertainStream;
+
+/*
+ * Remember key; true if it was new.  The key is copied only when new, into
+ * the stream's context, so the fetched batch can be reset.
+ */
+static SeenKey *
+seen_key(UncertainStream *stream, seen_hash *set, const char *key, bool *is_new)
+{
+	bool		found;
+	SeenKey    *entry = seen_insert(set, key, &found);
+
+	if (!found)
+	{
+		entry->key = MemoryContextStrdup(stream->keys_context, key);
+		entry->count = 0;
+	}
+	*is_new = !found;
+	return entry;
+}
+
+/* the three rules: is this candidate, next in rank order, kept? */
+static bool
+keep_candidate(UncertainStream *stream, HeapTuple tuple)
+{
+	bool		isnull;
+	bool		is_new;
+	Datum		host;
+
+	seen_key(stream, stream->final_keys,
+			 TextDatumGetCString(heap_getattr(tuple, COL_FINAL_KEY, stream->desc, &isnull)),
+			 &is_new);
+	if (!is_new)
+		return false;
+	seen_key(stream, stream->title_keys,
+			 TextDatumGetCString(heap_getattr(tuple, COL_TITLE_KEY, stream->desc, &isnull)),
+			 &is_new);
+	if (!is_new)
+		return false;
+	if (!stream->limit_hosts)
+		return true;
+
+	host = heap_getattr(tuple, COL_HOST, stream->desc, &isnull);
+	if (isnull)
+	{
+		/* NULL hosts form one group, as in a window's PARTITION BY */
+		if (stream->null_host_rows >= stream->per_host)
+			return false;
+		stream->null_host_rows++;
+	}
+	else
+	{
+		SeenKey    *entry = seen_key(stream, stream->hosts, TextDatumGetCString(host), &is_new);
+
+		if (entry->count >= stream->per_host)
+			return false;
+		entry->count++;
+	}
+	return true;
+}
+
+/* Buffer the next batch of candidates; false when there are none left. */
+static bool
+fetch_batch(UncertainStream *stream)
+{
+	Portal		portal;
+	MemoryContext old;
+	uint64		i;
+
+	if (stream->exhausted)
+		return false;
+	MemoryContextReset(stream->batch_context);
+	stream->rows = NULL;
+	stream->nrows = stream->next = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = SPI_cursor_find(stream->cursor);
+	if (portal == NULL)
+		elog(ERROR, "cursor \"%s\" of _uncertain_stored() is gone", stream->cursor);
+	SPI_cursor_fetch(portal, true, stream->batch);
+
+	old = MemoryContextSwitchTo(stream->batch_context);
+	stream->nrows = SPI_processed;
+	if (stream->nrows > 0)
+		stream->rows = palloc(sizeof(HeapTuple) * stream->nrows);
+	for (i = 0; i < stream->nrows; i++)
+		stream->rows[i] = heap_copytuple(SPI_tuptable->vals[i]);
+	MemoryContextSwitchTo(old);
+
+	if (stream->nrows < (uint64) stream->batch)
+	{
+		stream->exhausted = true;
+		SPI_cursor_close(portal);
+		stream->cursor_open = false;
+	}
+	SPI_finish();
+	stream->batch = Min(stream->batch * 2, MAX_BATCH);
+	return stream->nrows > 0;
+}
+
+/* The caller stopped early (a LIMIT): close the cursor now. */
+static void
+close_stream(Datum arg)
+{
+	UncertainStream *stream = (UncertainStream *) DatumGetPointer(arg);
+	Portal		portal;
+
+	if (!stream->cursor_open)
+		return;
+	portal = GetPortalByName(stream->cursor);
+	if (PortalIsValid(portal))
+		SPI_cursor_close(portal);
+	stream->cursor_open = false;
+}
+
+static void
+open_stream(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	UncertainStream *stream;
+	TupleDesc	result_desc;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	MemoryContext old;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("_uncertain_stored() must be called where a set is accepted")));
+	if (!PG_ARGISNULL(0) && PG_GETARG_INT32(0) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("per_host must be a positive integer, got %d", PG_GETARG_INT32(0))));
+
+	old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "_uncertain_stored() must return a composite type");
+	funcctx->tuple_desc = BlessTupleDesc(result_desc);
+
+	stream = palloc0(sizeof(UncertainStream));
+	stream->limit_hosts = !PG_ARGISNULL(0);
+	stream->per_host = stream->limit_hosts ? PG_GETARG_INT32(0) : 0;
+	stream->batch = FIRST_BATCH;
+	stream->keys_context = funcctx->multi_call_memory_ctx;
+	stream->batch_context = AllocSetContextCreate(funcctx->multi_call_memory_ctx,
+												  "pglearn uncertain batch",
+												  ALLOCSET_DEFAULT_SIZES);
+	stream->final_keys = seen_create(funcctx->multi_call_memory_ctx, 256, NULL);
+	stream->title_keys = seen_create(funcctx->multi_call_memory_ctx, 256, NULL);
+	stream->hosts = seen_create(funcctx->multi_call_memory_ctx, 64, NULL);
+
+	MemoryContextSwitchTo(old);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(CANDIDATES_QUERY, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	if (portal == NULL)
+		elog(ERROR, "SPI_cursor_open failed: %s", SPI_result_code_string(SPI_result));
+	stream->cursor = MemoryContextStrdup(funcctx->multi_call_memory_ctx, portal->name);
+	stream->cursor_open = true;
+	old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+	stream->desc = CreateTupleDescCopy(portal->tupDesc);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+
+	funcctx->user_fctx = stream;
+	RegisterExprContextCallback(rsinfo->econtext, close_stream, PointerGetDatum(stream));
+}
+
+/*
+ * _uncertain_stored(per_host int4) returns setof (rank int8, id int8, url
+ * text, title text, host text, score float8): see the file header.
+ * per_host NULL keeps every host's rows.
+ */
+Datum
+pglearn_uncertain_stored(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *funcctx;
+	UncertainStream *stream;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		funcctx = SRF_FIRSTCALL_INIT();
+		open_stream(fcinfo, funcctx);
+	}
+	funcctx = SRF_PERCALL_SETUP();
+	stream = funcctx->user_fctx;
+
+	for (;;)
+	{
+		HeapTuple	tuple;
+
+		CHECK_FOR_INTERRUPTS();
+		if (stream->next >= stream->nrows && !fetch_batch(stream))
+			break;
+		tuple = stream->rows[stream->next++];
+		if (keep_candidate(stream, tuple))
+		{
+			Datum		values[6];
+			bool		nulls[6];
+
+			stream->rank++;
+			values[0] = Int64GetDatum(stream->rank);
+			nulls[0] = false;
+			values[1] = heap_getattr(tuple, COL_ID, stream->desc, &nulls[1]);
+			values[2] = heap_getattr(tuple, COL_URL, stream->desc, &nulls[2]);
+			values[3] = heap_getattr(tuple, COL_TITLE, stream->desc, &nulls[3]);
+			values[4] = heap_getattr(tuple, COL_HOST, stream->desc, &nulls[4]);
+			values[5] = heap_getattr(tuple, COL_SCORE, stream->desc, &nulls[5]);
+			SRF_RETURN_NEXT(funcctx,
+							HeapTupleGetDatum(heap_form_tuple(funcctx->tuple_desc, values, nulls)));
+		}
+	}
+	/* the stream's memory goes with the call context: forget the callback */
+	UnregisterExprContextCallback(((ReturnSetInfo *) fcinfo->resultinfo)->econtext,
+								  close_stream, PointerGetDatum(stream));
+	SRF_RETURN_DONE(funcctx);
+}
