@@ -616,6 +616,9 @@ REVOKE EXECUTE ON FUNCTION _redis_push(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION _redis_versions(text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION published(text) FROM PUBLIC;
 
+-- BEGIN similar (src/similar.c; helper-owned section)
+-- END similar
+
 -- BEGIN redis status (src/redis.c; helper-owned section)
 
 -- For monitoring (pglearn check): does Redis answer PING, over the very
