@@ -16,7 +16,7 @@ OBJS = \
 	src/classify.o \
 	src/evaluate.o \
 	src/redis.o \
-	src/uncertain.o
+	src/ranking.o
 
 # publish() writes to Redis with hiredis (Debian libhiredis-dev)
 SHLIB_LINK += -lhiredis
@@ -27,7 +27,7 @@ SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pglearn.map
 # default version (pglearn.control) runs the 0.1 script and the updates.
 DATA = sql/pglearn--0.1.sql sql/pglearn--0.1--0.2.sql sql/pglearn--0.2--0.3.sql
 
-REGRESS = fvec model features train classify evaluate fit active_learning recommend reports security limits uncertain
+REGRESS = fvec model features train classify evaluate fit active_learning recommend reports security limits ranking
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
 # specs/publish_race.spec needs a Redis server: t/redis/run.sh runs it

@@ -370,17 +370,64 @@ COMMENT ON PROCEDURE refresh(text, jsonb, int4) IS
 	'the scheduled job: fit the model (default pglearn.default_model) on pglearn.examples, commit, then rescore in batches, committing each, and finally the rows other transactions held, waiting for each; CALL outside a transaction block';
 
 --
--- recommend(): 10 k candidates in int8
+-- recommend() from an index, and 10 k candidates in int8
 --
 
--- recommend(k => 2147483647, diverse => 0.5) failed with "integer out of
--- range"; the pool is now at most the largest int4.  Otherwise as in 0.1.
+-- The articles a list may recommend, best first: scored above min_score,
+-- not labelled -1, no failed fetch or non-2xx status, something to read,
+-- created in the last days days (NULL: any time), and matching the list's
+-- patterns and og:type.  A SQL-standard body: bound here, and inlined into
+-- the query of _recommend_stored(), which walks examples_recommend_idx.
+CREATE FUNCTION _recommend_candidates(min_score float8, days int4, url_pattern text,
+									  exclude_pattern text, og_type text)
+	RETURNS TABLE (id int8, url text, title text, final_key text, title_key text, host text,
+				   score float8)
+	LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT e.id, e.url, e.title, coalesce(e.final_url, e.url),
+		   coalesce(nullif(btrim(e.title), ''), coalesce(e.final_url, e.url)),
+		   pglearn.url_host(coalesce(e.final_url, e.url)), e.score
+	  FROM pglearn.examples e
+	 WHERE e.score > _recommend_candidates.min_score
+	   AND e.label IS DISTINCT FROM -1 AND e.fetch_error IS NULL
+	   AND (e.http_status IS NULL OR e.http_status BETWEEN 200 AND 299)
+	   AND (e.title <> '' OR e.body <> '')
+	   AND (_recommend_candidates.days IS NULL
+			OR e.created_at >= now() - make_interval(days => _recommend_candidates.days))
+	   AND coalesce(e.final_url, e.url) ~* _recommend_candidates.url_pattern
+	   AND (_recommend_candidates.exclude_pattern IS NULL
+			OR coalesce(e.final_url, e.url) !~* _recommend_candidates.exclude_pattern)
+	   AND (_recommend_candidates.og_type IS NULL OR e.og_type = _recommend_candidates.og_type)
+	 ORDER BY e.score DESC, e.url;
+END;
+COMMENT ON FUNCTION _recommend_candidates(float8, int4, text, text, text) IS
+	'internal: the articles recommend() may take for a list, best score first, with their de-duplication keys';
+
+CREATE INDEX examples_recommend_idx ON examples (score DESC, url)
+	WHERE label IS DISTINCT FROM -1 AND fetch_error IS NULL
+	  AND (http_status IS NULL OR http_status BETWEEN 200 AND 299)
+	  AND (title <> '' OR body <> '');
+
+CREATE FUNCTION _recommend_stored(min_score float8, days int4, url_pattern text,
+								  exclude_pattern text, og_type text, unique_by_host bool,
+								  OUT rank int8, OUT id int8, OUT url text, OUT title text,
+								  OUT host text, OUT score float8)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'pglearn_recommend_stored'
+	LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION _recommend_stored(float8, int4, text, text, text, bool) IS
+	'internal: _recommend_candidates in rank order, one row per final URL, then per title, one per host if unique_by_host, one row per call so a LIMIT above it ends the walk';
+
+-- recommend() takes its candidates from _recommend_stored() (the windows of
+-- 0.1 ranked every matching row first), and computes its pool of 10 k in
+-- int8 (k => 2147483647 with diverse => 0.5 failed with "integer out of
+-- range").  Otherwise as in 0.1.
 CREATE OR REPLACE FUNCTION recommend(list text DEFAULT 'general', k int4 DEFAULT 10, days int4 DEFAULT 2,
 						  min_score float8 DEFAULT 0.5, unique_by_host bool DEFAULT false,
 						  diverse float8 DEFAULT 0)
 	RETURNS TABLE (rank int8, id int8, url text, final_url text, title text, host text,
 				   score float8, created_at timestamptz)
-	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
@@ -415,29 +462,11 @@ BEGIN
 	-- candidates, best first; diversity picks from the best 10 k of them
 	-- (computed in int8: 10 k overflows int4 for k above 214748364)
 	pool := CASE WHEN diverse > 0 THEN least(10::int8 * k, 2147483647) ELSE k END;
-	SELECT array_agg(c.id ORDER BY c.score DESC, c.url), array_agg(c.score ORDER BY c.score DESC, c.url)
+	SELECT array_agg(c.id ORDER BY c.rank), array_agg(c.score ORDER BY c.rank)
 	  INTO ids, scores
-	  FROM (SELECT h.* FROM (
-				SELECT t.*, row_number() OVER (PARTITION BY t.host ORDER BY t.score DESC, t.url) AS n3
-				  FROM (SELECT f.*, row_number() OVER (PARTITION BY coalesce(f.title_key, f.final_key) ORDER BY f.score DESC, f.url) AS n2
-						  FROM (SELECT e.id, e.url, e.score, coalesce(e.final_url, e.url) AS final_key,
-									   nullif(btrim(e.title), '') AS title_key,
-									   pglearn.url_host(coalesce(e.final_url, e.url)) AS host,
-									   row_number() OVER (PARTITION BY coalesce(e.final_url, e.url) ORDER BY e.score DESC, e.url) AS n1
-								  FROM pglearn.examples e
-								 WHERE e.score > min_score
-								   AND e.label IS DISTINCT FROM -1
-								   AND e.fetch_error IS NULL
-								   AND (e.http_status IS NULL OR e.http_status BETWEEN 200 AND 299)
-								   AND (e.title <> '' OR e.body <> '')
-								   AND (days IS NULL OR e.created_at >= now() - make_interval(days => days))
-								   AND coalesce(e.final_url, e.url) ~* l.url_pattern
-								   AND (l.exclude_pattern IS NULL OR coalesce(e.final_url, e.url) !~* l.exclude_pattern)
-								   AND (l.og_type IS NULL OR e.og_type = l.og_type)) f
-						 WHERE f.n1 = 1) t
-				 WHERE t.n2 = 1) h
-			 WHERE NOT unique_by_host OR h.n3 = 1
-			 ORDER BY h.score DESC, h.url
+	  FROM (SELECT (r.c).rank, (r.c).id, (r.c).score
+			  FROM (SELECT pglearn._recommend_stored(min_score, days, l.url_pattern, l.exclude_pattern,
+													 l.og_type, unique_by_host) AS c) r
 			 LIMIT pool) c;
 	n := coalesce(array_length(ids, 1), 0);
 

@@ -1,35 +1,36 @@
 /*-------------------------------------------------------------------------
  *
- * uncertain.c
- *	  _uncertain_stored(per_host): the unlabelled articles by stored score,
- *	  most uncertain first, de-duplicated, one row per call.
+ * ranking.c
+ *	  Ranked, de-duplicated candidate streams, one row per call:
+ *	  _uncertain_stored(per_host) for uncertain(NULL, k) and to_label, and
+ *	  _recommend_stored(...) for recommend().
  *
- * uncertain(NULL, k) and the to_label view rank the candidates of
- * pglearn._uncertain_candidates (unlabelled, fetched, with text, scored, not
- * a duplicate of a labelled row) by distance from 0.5, ties by URL, and keep
- * of rows sharing a final URL the first, then of those sharing a title the
- * first, then at most per_host per host.  0.2 wrote that as three window
- * functions over every candidate, so asking for 10 rows sorted the whole
- * table three times; at 100,000 articles a labeller waited a minute.
+ * Both rank candidates by a key (distance from 0.5 ascending; score
+ * descending), ties by URL, and keep of rows sharing a final URL the first,
+ * then of those sharing a title the first, then at most N per host.  0.2
+ * wrote that as three window functions over every candidate, so asking for
+ * 10 rows sorted the whole table three times; at 100,000 articles a
+ * labeller waited a minute.
  *
- * Here the candidates arrive in that order from an index
- * (examples_uncertain_idx) through a cursor, and the three rules are
- * applied as the rows stream by: the first row seen with a final URL is
- * the most uncertain of them, the first of those seen with a title is the
- * most uncertain of its title, and so on, so keeping the first and
- * remembering the key gives exactly what the windows gave.  The function
- * is value-per-call: called from a target list (ProjectSet), a LIMIT above
- * it stops the walk, so LIMIT 10 costs about ten rows' worth of work.
+ * Here the candidates arrive in rank order from an index through a cursor,
+ * and the three rules are applied as the rows stream by: the first row
+ * seen with a final URL is the best of them, the first of those seen with
+ * a title is the best of its title, and so on, so keeping the first and
+ * remembering the key gives exactly what the windows gave.  The functions
+ * are value-per-call: called from a target list (ProjectSet), a LIMIT above
+ * stops the walk, so LIMIT 10 costs about ten rows' worth of work.
  *
- * The query text names only a view of the extension, whose body is bound
- * when the extension script creates it: no operator or function here is
- * looked up on the caller's search_path.
+ * The query texts name only objects of the extension whose bodies are
+ * bound when the extension script creates them (a view, a function with a
+ * SQL-standard body): no operator or function here is looked up on the
+ * caller's search_path.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -37,14 +38,20 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/guc.h"
 #include "utils/portal.h"
 
 PG_FUNCTION_INFO_V1(pglearn_uncertain_stored);
+PG_FUNCTION_INFO_V1(pglearn_recommend_stored);
 
 /* the candidates in rank order; columns as read below */
-#define CANDIDATES_QUERY \
+#define UNCERTAIN_QUERY \
 	"SELECT id, url, title, final_key, title_key, host, score" \
 	"  FROM pglearn._uncertain_candidates ORDER BY distance, url"
+#define RECOMMEND_QUERY \
+	"SELECT id, url, title, final_key, title_key, host, score" \
+	"  FROM pglearn._recommend_candidates($1, $2, $3, $4, $5)"
+#define RECOMMEND_NARGS 5
 
 enum
 {
@@ -56,6 +63,9 @@ enum
 	COL_HOST,
 	COL_SCORE
 };
+
+/* the share of the candidates the cursor is planned for: a few rows */
+#define FAST_START_FRACTION "0.0001"
 
 /* rows fetched per cursor call: few at first (LIMIT 10 is the usual case) */
 #define FIRST_BATCH 16
@@ -83,7 +93,7 @@ typedef struct SeenKey
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-typedef struct UncertainStream
+typedef struct RankedStream
 {
 	char	   *cursor;			/* portal name */
 	bool		cursor_open;
@@ -94,7 +104,7 @@ typedef struct UncertainStream
 	uint64		next;
 	long		batch;
 	bool		exhausted;
-	bool		limit_hosts;	/* per_host not NULL */
+	bool		limit_hosts;	/* at most per_host rows of a host */
 	int32		per_host;
 	seen_hash  *final_keys;
 	seen_hash  *title_keys;
@@ -102,14 +112,14 @@ typedef struct UncertainStream
 	int32		null_host_rows; /* rows kept whose host is NULL */
 	int64		rank;			/* rows returned so far */
 	MemoryContext keys_context;
-} UncertainStream;
+} RankedStream;
 
 /*
  * Remember key; true if it was new.  The key is copied only when new, into
  * the stream's context, so the fetched batch can be reset.
  */
 static SeenKey *
-seen_key(UncertainStream *stream, seen_hash *set, const char *key, bool *is_new)
+seen_key(RankedStream *stream, seen_hash *set, const char *key, bool *is_new)
 {
 	bool		found;
 	SeenKey    *entry = seen_insert(set, key, &found);
@@ -125,7 +135,7 @@ seen_key(UncertainStream *stream, seen_hash *set, const char *key, bool *is_new)
 
 /* the three rules: is this candidate, next in rank order, kept? */
 static bool
-keep_candidate(UncertainStream *stream, HeapTuple tuple)
+keep_candidate(RankedStream *stream, HeapTuple tuple)
 {
 	bool		isnull;
 	bool		is_new;
@@ -165,7 +175,7 @@ keep_candidate(UncertainStream *stream, HeapTuple tuple)
 
 /* Buffer the next batch of candidates; false when there are none left. */
 static bool
-fetch_batch(UncertainStream *stream)
+fetch_batch(RankedStream *stream)
 {
 	Portal		portal;
 	MemoryContext old;
@@ -181,7 +191,7 @@ fetch_batch(UncertainStream *stream)
 		elog(ERROR, "SPI_connect failed");
 	portal = SPI_cursor_find(stream->cursor);
 	if (portal == NULL)
-		elog(ERROR, "cursor \"%s\" of _uncertain_stored() is gone", stream->cursor);
+		elog(ERROR, "cursor \"%s\" of a ranked stream is gone", stream->cursor);
 	SPI_cursor_fetch(portal, true, stream->batch);
 
 	old = MemoryContextSwitchTo(stream->batch_context);
@@ -207,7 +217,7 @@ fetch_batch(UncertainStream *stream)
 static void
 close_stream(Datum arg)
 {
-	UncertainStream *stream = (UncertainStream *) DatumGetPointer(arg);
+	RankedStream *stream = (RankedStream *) DatumGetPointer(arg);
 	Portal		portal;
 
 	if (!stream->cursor_open)
@@ -218,51 +228,76 @@ close_stream(Datum arg)
 	stream->cursor_open = false;
 }
 
+/*
+ * Set up the stream of the first call: query (with nargs arguments of
+ * argtypes, values args), keeping at most per_host rows of a host when
+ * limit_hosts.
+ */
 static void
-open_stream(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
+open_stream(FunctionCallInfo fcinfo, FuncCallContext *funcctx, const char *query,
+			int nargs, Oid *argtypes, Datum *args, const char *nulls,
+			bool limit_hosts, int32 per_host)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	UncertainStream *stream;
+	RankedStream *stream;
 	TupleDesc	result_desc;
 	SPIPlanPtr	plan;
 	Portal		portal;
 	MemoryContext old;
+	int			guc_level;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("_uncertain_stored() must be called where a set is accepted")));
-	if (!PG_ARGISNULL(0) && PG_GETARG_INT32(0) < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("per_host must be a positive integer, got %d", PG_GETARG_INT32(0))));
+				 errmsg("set-valued function called in context that cannot accept a set")));
 
 	old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "_uncertain_stored() must return a composite type");
+		elog(ERROR, "a ranked stream must return a composite type");
 	funcctx->tuple_desc = BlessTupleDesc(result_desc);
 
-	stream = palloc0(sizeof(UncertainStream));
-	stream->limit_hosts = !PG_ARGISNULL(0);
-	stream->per_host = stream->limit_hosts ? PG_GETARG_INT32(0) : 0;
+	stream = palloc0(sizeof(RankedStream));
+	stream->limit_hosts = limit_hosts;
+	stream->per_host = per_host;
 	stream->batch = FIRST_BATCH;
 	stream->keys_context = funcctx->multi_call_memory_ctx;
 	stream->batch_context = AllocSetContextCreate(funcctx->multi_call_memory_ctx,
-												  "pglearn uncertain batch",
+												  "pglearn ranked batch",
 												  ALLOCSET_DEFAULT_SIZES);
 	stream->final_keys = seen_create(funcctx->multi_call_memory_ctx, 256, NULL);
 	stream->title_keys = seen_create(funcctx->multi_call_memory_ctx, 256, NULL);
 	stream->hosts = seen_create(funcctx->multi_call_memory_ctx, 64, NULL);
-
 	MemoryContextSwitchTo(old);
+
+	/*
+	 * The cursor is opened from the caller's context: the portal and the
+	 * planner's work must not live in the multi-call context, which the
+	 * stream's own allocations share.
+	 */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(CANDIDATES_QUERY, 0, NULL);
+
+	/*
+	 * Plan for the first few rows: the caller usually wants ten, and the
+	 * rank order is an index's.  A cursor plans for cursor_tuple_fraction
+	 * (10%) of the rows, which at a million rows picks hash joins and a
+	 * sort of every candidate; set it for this planning only, as a SET
+	 * clause would.  No JIT either: it is decided on the cost of reading
+	 * every row, and compiling took 350 ms where the ten rows take one.
+	 */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("cursor_tuple_fraction", FAST_START_FRACTION,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_FAST_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	/* the query is planned here, when the cursor opens */
+	portal = SPI_cursor_open(NULL, plan, args, nulls, true);
 	if (portal == NULL)
 		elog(ERROR, "SPI_cursor_open failed: %s", SPI_result_code_string(SPI_result));
+	AtEOXact_GUC(true, guc_level);
 	stream->cursor = MemoryContextStrdup(funcctx->multi_call_memory_ctx, portal->name);
 	stream->cursor_open = true;
 	old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
@@ -274,24 +309,11 @@ open_stream(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
 	RegisterExprContextCallback(rsinfo->econtext, close_stream, PointerGetDatum(stream));
 }
 
-/*
- * _uncertain_stored(per_host int4) returns setof (rank int8, id int8, url
- * text, title text, host text, score float8): see the file header.
- * per_host NULL keeps every host's rows.
- */
-Datum
-pglearn_uncertain_stored(PG_FUNCTION_ARGS)
+/* The next kept row of the stream, or DONE. */
+static Datum
+next_row(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
 {
-	FuncCallContext *funcctx;
-	UncertainStream *stream;
-
-	if (SRF_IS_FIRSTCALL())
-	{
-		funcctx = SRF_FIRSTCALL_INIT();
-		open_stream(fcinfo, funcctx);
-	}
-	funcctx = SRF_PERCALL_SETUP();
-	stream = funcctx->user_fctx;
+	RankedStream *stream = funcctx->user_fctx;
 
 	for (;;)
 	{
@@ -322,4 +344,59 @@ pglearn_uncertain_stored(PG_FUNCTION_ARGS)
 	UnregisterExprContextCallback(((ReturnSetInfo *) fcinfo->resultinfo)->econtext,
 								  close_stream, PointerGetDatum(stream));
 	SRF_RETURN_DONE(funcctx);
+}
+
+/*
+ * _uncertain_stored(per_host int4) returns setof (rank int8, id int8, url
+ * text, title text, host text, score float8): pglearn._uncertain_candidates
+ * by distance from 0.5; per_host NULL keeps every host's rows.
+ */
+Datum
+pglearn_uncertain_stored(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *funcctx;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		if (!PG_ARGISNULL(0) && PG_GETARG_INT32(0) < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("per_host must be a positive integer, got %d", PG_GETARG_INT32(0))));
+		funcctx = SRF_FIRSTCALL_INIT();
+		open_stream(fcinfo, funcctx, UNCERTAIN_QUERY, 0, NULL, NULL, NULL,
+					!PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0));
+	}
+	funcctx = SRF_PERCALL_SETUP();
+	return next_row(fcinfo, funcctx);
+}
+
+/*
+ * _recommend_stored(min_score float8, days int4, url_pattern text,
+ * exclude_pattern text, og_type text, unique_by_host bool) returns the same
+ * columns: pglearn._recommend_candidates(...) by score, one per host when
+ * unique_by_host.  recommend() checks the arguments.
+ */
+Datum
+pglearn_recommend_stored(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *funcctx;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		Oid			argtypes[RECOMMEND_NARGS] = {FLOAT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID};
+		Datum		args[RECOMMEND_NARGS];
+		char		nulls[RECOMMEND_NARGS];
+		int			i;
+
+		for (i = 0; i < RECOMMEND_NARGS; i++)
+		{
+			args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+			nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		}
+		funcctx = SRF_FIRSTCALL_INIT();
+		open_stream(fcinfo, funcctx, RECOMMEND_QUERY, RECOMMEND_NARGS, argtypes, args, nulls,
+					!PG_ARGISNULL(5) && PG_GETARG_BOOL(5), 1);
+	}
+	funcctx = SRF_PERCALL_SETUP();
+	return next_row(fcinfo, funcctx);
 }

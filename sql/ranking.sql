@@ -1,6 +1,7 @@
--- uncertain(NULL, k) and to_label from the index, at the caller's LIMIT:
--- the same rows, in the same order, as 0.2's window functions; the plan
--- walks examples_uncertain_idx; a LIMIT ends the walk and closes its cursor.
+-- uncertain(NULL, k), to_label and recommend() from indexes, at the
+-- caller's LIMIT (src/ranking.c): the same rows, in the same order, as
+-- 0.2's window functions; the plans walk examples_uncertain_idx and
+-- examples_recommend_idx; a LIMIT ends the walk and closes its cursor.
 \set SHOW_CONTEXT never
 TRUNCATE pglearn.examples, pglearn.models RESTART IDENTITY CASCADE;
 
@@ -41,12 +42,44 @@ $$
 	 LIMIT k
 $$;
 
+-- 0.2's recommend() candidates (before diversity), as the reference
+CREATE FUNCTION recommend_reference(list text, k int4, days int4, min_score float8, unique_by_host bool)
+	RETURNS TABLE (id int8, url text, score float8)
+	LANGUAGE sql STABLE AS
+$$
+	SELECT c.id, c.url, c.score FROM (
+		SELECT h.* FROM (
+			SELECT t.*, row_number() OVER (PARTITION BY t.host ORDER BY t.score DESC, t.url) AS n3
+			  FROM (SELECT f.*, row_number() OVER (PARTITION BY coalesce(f.title_key, f.final_key) ORDER BY f.score DESC, f.url) AS n2
+					  FROM (SELECT e.id, e.url, e.score, coalesce(e.final_url, e.url) AS final_key,
+								   nullif(btrim(e.title), '') AS title_key,
+								   pglearn.url_host(coalesce(e.final_url, e.url)) AS host,
+								   row_number() OVER (PARTITION BY coalesce(e.final_url, e.url) ORDER BY e.score DESC, e.url) AS n1
+							  FROM pglearn.examples e, pglearn.lists l
+							 WHERE l.name = list
+							   AND e.score > min_score
+							   AND e.label IS DISTINCT FROM -1
+							   AND e.fetch_error IS NULL
+							   AND (e.http_status IS NULL OR e.http_status BETWEEN 200 AND 299)
+							   AND (e.title <> '' OR e.body <> '')
+							   AND (days IS NULL OR e.created_at >= now() - make_interval(days => days))
+							   AND coalesce(e.final_url, e.url) ~* l.url_pattern
+							   AND (l.exclude_pattern IS NULL OR coalesce(e.final_url, e.url) !~* l.exclude_pattern)
+							   AND (l.og_type IS NULL OR e.og_type = l.og_type)) f
+					 WHERE f.n1 = 1) t
+			 WHERE t.n2 = 1) h
+		 WHERE NOT unique_by_host OR h.n3 = 1
+		 ORDER BY h.score DESC, h.url
+		 LIMIT k) c
+$$;
+
 -- 3000 rows built to collide: 40 hosts (one NULL-host URL form), shared
 -- final URLs, repeated and blank titles, tied scores, NULL scores, failed
 -- fetches, rows without text, and labelled rows whose url, final_url or
 -- title other rows repeat
 SELECT setseed(0.42);
-INSERT INTO pglearn.examples (url, final_url, title, body, label, score, fetch_error)
+INSERT INTO pglearn.examples (url, final_url, title, body, label, score, fetch_error,
+							  created_at, http_status, og_type)
 SELECT CASE WHEN i % 97 = 0 THEN 'http:/no-host/' || i
 			ELSE format('https://h%s.example/%s', (random() * 39)::int, i) END,
 	   CASE WHEN random() < 0.3 THEN format('https://h%s.example/final/%s', (random() * 39)::int, (random() * 300)::int) END,
@@ -57,8 +90,14 @@ SELECT CASE WHEN i % 97 = 0 THEN 'http:/no-host/' || i
 			WHEN random() < 0.05 THEN 0 END,
 	   CASE WHEN random() < 0.05 THEN NULL WHEN random() < 0.2 THEN round((random())::numeric, 2)::float8
 			ELSE random() END,
-	   CASE WHEN random() < 0.05 THEN 'HTTP 500' END
+	   CASE WHEN random() < 0.05 THEN 'HTTP 500' END,
+	   now() - make_interval(hours => (random() * 24 * 5)::int),
+	   CASE WHEN random() < 0.05 THEN 404 WHEN random() < 0.5 THEN 200 END,
+	   CASE WHEN random() < 0.3 THEN 'article' END
   FROM generate_series(1, 3000) i;
+-- a list that only some hosts match
+INSERT INTO pglearn.lists (name, url_pattern, exclude_pattern, description)
+VALUES ('some-hosts', '^https://h[1-9]\.example/', '/final/1', 'hosts h1 to h9, not final URLs under /final/1');
 ANALYZE pglearn.examples;
 
 -- the same rows in the same order as the reference, for several k and
@@ -74,6 +113,22 @@ SELECT count(*) AS differing_rows
   FROM (SELECT * FROM pglearn.uncertain(NULL, NULL, 3)
 		EXCEPT ALL SELECT * FROM uncertain_reference(NULL, 3)) d;
 
+-- recommend() without diversity: the same rows as the reference, for
+-- several lists, k, days, min_score and unique_by_host
+SELECT list, k, days, min_score, unique_by_host,
+	   (SELECT array_agg(r.id ORDER BY r.rank) FROM pglearn.recommend(list, k, days, min_score, unique_by_host) r) IS NOT DISTINCT FROM
+	   (SELECT array_agg(x.id ORDER BY x.score DESC, x.url) FROM recommend_reference(list, k, days, min_score, unique_by_host) x) AS same_rows,
+	   (SELECT count(*) FROM pglearn.recommend(list, k, days, min_score, unique_by_host)) AS n
+  FROM (VALUES ('general', 10, 2, 0.5, false), ('general', 10, NULL, 0.5, false), ('general', 300, NULL, 0.2, false),
+			   ('general', 50, 3, 0.5, true), ('article', 20, NULL, 0.5, false), ('some-hosts', 100, NULL, 0.1, false),
+			   ('some-hosts', 100, 1, 0.1, true), ('general', 2000, NULL, 0.0, false)) v(list, k, days, min_score, unique_by_host)
+ ORDER BY list, k, days NULLS LAST, unique_by_host;
+-- every column of a long list, ranks included
+SELECT count(*) AS differing_rows
+  FROM (SELECT r.rank, r.id, r.score FROM pglearn.recommend('general', 2000, NULL, 0.0) r
+		EXCEPT SELECT row_number() OVER (ORDER BY x.score DESC, x.url), x.id, x.score
+				 FROM recommend_reference('general', 2000, NULL, 0.0, false) x) d;
+
 -- to_label's first rows are uncertain(NULL, k)'s
 SELECT (SELECT array_agg(t.id ORDER BY t.rank) FROM (SELECT * FROM pglearn.to_label LIMIT 10) t) =
 	   (SELECT array_agg(u.id ORDER BY u.rank) FROM pglearn.uncertain(NULL, 10) u) AS to_label_first_rows;
@@ -83,8 +138,19 @@ SELECT (SELECT count(*) FROM pglearn.to_label) = (SELECT count(*) FROM uncertain
 -- evaluates its function in a target list, so the LIMIT stops it
 SET enable_seqscan = off;		-- a 3000-row table would be read whole
 EXPLAIN (COSTS OFF) SELECT id, url, score FROM pglearn._uncertain_candidates ORDER BY distance, url LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM pglearn._recommend_candidates(0.5, 2, '.', NULL, NULL) LIMIT 10;
 RESET enable_seqscan;
 EXPLAIN (COSTS OFF) SELECT * FROM pglearn.to_label LIMIT 10;
+-- the streams plan their cursors for a few rows and without JIT; the
+-- session's own settings are untouched
+SET cursor_tuple_fraction = 0.5;
+SET jit = on;
+SELECT count(*) FROM pglearn.to_label;
+SELECT count(*) FROM pglearn.recommend(k => 5);
+SHOW cursor_tuple_fraction;
+SHOW jit;
+RESET cursor_tuple_fraction;
+RESET jit;
 
 -- a LIMIT that stops the walk closes its cursor at once (an open cursor
 -- shows as the memory context of its portal: one while the walk goes on)
@@ -107,4 +173,6 @@ SELECT * FROM pglearn.uncertain(NULL, 5, 0);
 \set VERBOSITY default
 
 DROP FUNCTION uncertain_reference(int4, int4);
+DROP FUNCTION recommend_reference(text, int4, int4, float8, bool);
+DELETE FROM pglearn.lists WHERE name = 'some-hosts';
 TRUNCATE pglearn.examples RESTART IDENTITY;
