@@ -510,6 +510,64 @@ END
 $$;
 
 --
+-- Reports in one index scan: each row's host and crawl state, stored
+--
+
+-- label_stats and crawl_status grouped a million rows by a regular
+-- expression over each URL (7 s); the host and the crawl state are now
+-- computed once when a row is written, and indexes hold what the reports
+-- read, so they are index-only scans (once VACUUM has set the visibility
+-- map: README "Scale").  crawl_state is where
+-- "gave up" (5 failed fetches in a row) is defined; crawl_status and the
+-- crawler read it from here.  Adding stored columns rewrites the table
+-- once, during ALTER EXTENSION UPDATE.
+ALTER TABLE examples
+	ADD COLUMN host text GENERATED ALWAYS AS (pglearn.url_host(coalesce(final_url, url))) STORED,
+	ADD COLUMN crawl_state text GENERATED ALWAYS AS (
+		CASE WHEN fetch_error IS NOT NULL AND error_count >= 5 THEN 'gave up'
+			 WHEN fetch_error IS NOT NULL THEN 'failing'
+			 WHEN fetched_at IS NOT NULL THEN 'fetched'
+			 ELSE 'not fetched' END) STORED;
+COMMENT ON COLUMN examples.host IS
+	'url_host(coalesce(final_url, url)): the host reports and rankings group by (generated)';
+COMMENT ON COLUMN examples.crawl_state IS
+	'fetched, failing, gave up (after 5 failed fetches in a row) or not fetched (generated)';
+-- one index per report, each read in its own order (a single wider index
+-- lost to a sequential scan with hashing, 4x slower)
+CREATE INDEX examples_host_label_idx ON examples (host, label);
+CREATE INDEX examples_crawl_state_idx ON examples (crawl_state, host) INCLUDE (fetched_at);
+
+-- Same columns and rows as 0.1's; the counts are taken per (host, label)
+-- in index order and summed, which is cheaper than counting with filters
+-- row by row.
+CREATE OR REPLACE VIEW label_stats AS
+	WITH per_label AS (
+		SELECT e.host, e.label, count(*) AS n FROM pglearn.examples e GROUP BY e.host, e.label
+	)
+	SELECT CASE WHEN grouping(host) = 1 THEN '(all)' ELSE coalesce(host, '(none)') END AS host,
+		   coalesce(sum(n) FILTER (WHERE label = 1), 0)::int8 AS positive,
+		   coalesce(sum(n) FILTER (WHERE label = -1), 0)::int8 AS negative,
+		   coalesce(sum(n) FILTER (WHERE label IS NULL OR label = 0), 0)::int8 AS unlabelled,
+		   coalesce(sum(n), 0)::int8 AS total
+	  FROM per_label
+	 GROUP BY GROUPING SETS ((), (host))
+	 ORDER BY grouping(host) DESC, sum(n) DESC, 1;
+
+CREATE OR REPLACE VIEW crawl_status AS
+	WITH hosts AS (
+		SELECT e.crawl_state AS state, e.host, count(*) AS rows,
+			   max(e.fetched_at) AS newest_fetch, min(e.fetched_at) AS oldest_fetch
+		  FROM pglearn.examples e GROUP BY e.crawl_state, e.host
+	)
+	SELECT s.state, s.rows, s.hosts, s.newest_fetch, s.oldest_fetch,
+		   (SELECT array_agg(format('%s (%s)', coalesce(h.host, '(none)'), h.rows) ORDER BY h.rows DESC, h.host)
+			  FROM (SELECT * FROM hosts h WHERE h.state = s.state ORDER BY h.rows DESC, h.host LIMIT 5) h) AS top_hosts
+	  FROM (SELECT state, sum(rows)::int8 AS rows, count(DISTINCT host) AS hosts,
+				   max(newest_fetch) AS newest_fetch, min(oldest_fetch) AS oldest_fetch
+			  FROM hosts GROUP BY state) s
+	 ORDER BY array_position(ARRAY['fetched', 'failing', 'gave up', 'not fetched'], s.state);
+
+--
 -- uncertain() and to_label from an index, at the caller's LIMIT
 --
 

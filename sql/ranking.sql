@@ -139,7 +139,20 @@ SELECT (SELECT count(*) FROM pglearn.to_label) = (SELECT count(*) FROM uncertain
 SET enable_seqscan = off;		-- a 3000-row table would be read whole
 EXPLAIN (COSTS OFF) SELECT id, url, score FROM pglearn._uncertain_candidates ORDER BY distance, url LIMIT 10;
 EXPLAIN (COSTS OFF) SELECT id FROM pglearn._recommend_candidates(0.5, 2, '.', NULL, NULL) LIMIT 10;
+-- the reports read their own index only
+EXPLAIN (COSTS OFF) SELECT * FROM pglearn.label_stats;
+EXPLAIN (COSTS OFF) SELECT * FROM pglearn.crawl_status;
 RESET enable_seqscan;
+-- and give what 0.2's definitions gave (which grouped by url_host() row by row)
+SELECT (SELECT count(*) FROM (
+		  SELECT * FROM pglearn.label_stats
+		  EXCEPT ALL
+		  SELECT CASE WHEN grouping(host) = 1 THEN '(all)' ELSE coalesce(host, '(none)') END,
+				 count(*) FILTER (WHERE label = 1), count(*) FILTER (WHERE label = -1),
+				 count(*) FILTER (WHERE label IS NULL OR label = 0), count(*)
+			FROM (SELECT pglearn.url_host(coalesce(final_url, url)) AS host, label FROM pglearn.examples) e
+		   GROUP BY GROUPING SETS ((), (host))) d) AS label_stats_differ,
+	   (SELECT array_agg(ARRAY[state, rows::text, hosts::text] ORDER BY state) FROM pglearn.crawl_status) AS crawl_status;
 EXPLAIN (COSTS OFF) SELECT * FROM pglearn.to_label LIMIT 10;
 -- the streams plan their cursors for a few rows and without JIT; the
 -- session's own settings are untouched
