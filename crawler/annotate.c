@@ -70,6 +70,7 @@ typedef struct Candidate
 	char	   *title;			/* NULL when the page had none */
 	double		score;			/* probability of +1 under the model */
 	long		left;			/* candidates left, this one included */
+	bool		left_exact;		/* left counts candidates, not unlabelled rows */
 } Candidate;
 
 static void
@@ -399,30 +400,54 @@ skipped_array(const Annotate *a)
 }
 
 /*
- * The most uncertain article not skipped in this session, scored by the
- * live model of a->model.  Returns 1 with *c filled (caller frees), 0 when
- * nothing is left, -1 on a database error (printed).
+ * The most uncertain article not skipped in this session.  When this
+ * session keeps the stored scores current (a->rescore: the model is
+ * pglearn.default_model, whose scores the trigger and our rescores keep),
+ * the stored scores rank them, as the to_label view does: the database
+ * walks an index and stops after skipped + 1 rows, so the next article
+ * costs milliseconds at a million rows.  Otherwise every candidate is
+ * scored live by the newest model of a->model, which reads the whole
+ * table.  Returns 1 with *c filled (caller frees), 0 when nothing is left,
+ * -1 on a database error (printed).
  */
 static int
 next_candidate(Annotate *a, Candidate *c)
 {
 	char		per_host[24];
+	char		k[24];
 	char	   *skipped = skipped_array(a);
-	const char *params[3] = {a->model, NULL, skipped};
 	PGresult   *res;
 
+	per_host[0] = '\0';
 	if (a->per_host > 0)
-	{
 		snprintf(per_host, sizeof(per_host), "%ld", a->per_host);
-		params[1] = per_host;
+	if (a->rescore)
+	{
+		const char *params[3] = {k, per_host[0] ? per_host : NULL, skipped};
+
+		snprintf(k, sizeof(k), "%zu", a->skipped.len + 1);
+		res = query(a, "cannot choose the next article",
+					"SELECT u.url, u.title, u.score,"
+					"       (SELECT count(*) FROM pglearn.examples e"
+					"         WHERE (e.label IS NULL OR e.label = 0) AND e.fetch_error IS NULL"
+					"           AND (e.title <> '' OR e.body <> '') AND e.score IS NOT NULL)"
+					"  FROM pglearn.uncertain(NULL, $1::int4, $2::int4) AS u"
+					" WHERE u.url <> ALL ($3::text[])"
+					" ORDER BY u.rank LIMIT 1",
+					3, params);
 	}
-	/* k NULL: rank them all, then drop the skipped ones before the LIMIT */
-	res = query(a, "cannot choose the next article",
-				"SELECT u.url, u.title, u.score, count(*) OVER ()"
-				"  FROM pglearn.uncertain($1, NULL, $2::int4) AS u"
-				" WHERE u.url <> ALL ($3::text[])"
-				" ORDER BY u.rank LIMIT 1",
-				3, params);
+	else
+	{
+		const char *params[3] = {a->model, per_host[0] ? per_host : NULL, skipped};
+
+		/* k NULL: rank them all, then drop the skipped ones before the LIMIT */
+		res = query(a, "cannot choose the next article",
+					"SELECT u.url, u.title, u.score, count(*) OVER ()"
+					"  FROM pglearn.uncertain($1, NULL, $2::int4) AS u"
+					" WHERE u.url <> ALL ($3::text[])"
+					" ORDER BY u.rank LIMIT 1",
+					3, params);
+	}
 	free(skipped);
 	if (res == NULL)
 		return -1;
@@ -435,6 +460,7 @@ next_candidate(Annotate *a, Candidate *c)
 	c->title = PQgetisnull(res, 0, 1) ? NULL : xstrdup(PQgetvalue(res, 0, 1));
 	c->score = strtod(PQgetvalue(res, 0, 2), NULL);
 	c->left = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	c->left_exact = !a->rescore;
 	PQclear(res);
 	return 1;
 }
@@ -453,7 +479,9 @@ show_candidate(Annotate *a, const Candidate *c)
 {
 	char	   *url = printable(c->url, URL_CHARS);
 
-	printf("\nscore %.3f  %s  (%ld to label)\n", c->score, url, c->left);
+	/* counting the de-duplicated candidates would read the whole table */
+	printf("\nscore %.3f  %s  (%ld %s)\n", c->score, url, c->left,
+		   c->left_exact ? "to label" : "unlabelled");
 	free(url);
 	if (c->title && c->title[0])
 	{

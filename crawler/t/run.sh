@@ -515,7 +515,7 @@ pg_keys() {
 	check_sanitizer "$tmp/err" "annotate $*"
 }
 # the URLs annotate showed, one per line, in order
-shown() { sed -n 's/^score [0-9.]*  \(.*\)  ([0-9]* to label)$/\1/p' "$tmp/out"; }
+shown() { sed -n 's/^score [0-9.]*  \(.*\)  ([0-9]* \(to label\|unlabelled\))$/\1/p' "$tmp/out"; }
 # SQL literal list of the shown URLs, in order
 dollar_list() { local sep="" u; for u in "$@"; do printf '%s$u$%s$u$' "$sep" "$u"; sep=", "; done; }
 pg annotate --help
