@@ -849,6 +849,23 @@ annotate_prepare(Annotate *a, const char *conninfo, const char *model)
 			return EXIT_SOME_FAILED;
 		}
 	}
+	else if (a->rescore)
+	{
+		/*
+		 * The articles are ranked by their stored scores (next_candidate):
+		 * bring them up to this model once, for rows inserted before it
+		 * existed or scored by an older fit.  It writes only the scores that
+		 * change, but it scores every row: at a million rows this is the
+		 * slow step of a session, not each key press.
+		 */
+		printf("rescoring with \"%s\" ... ", a->model);
+		fflush(stdout);
+		res = query(a, "rescore failed", "SELECT pglearn.rescore($1)", 1, params);
+		if (res == NULL)
+			return EXIT_USAGE;
+		printf("%s scores changed\n", PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
 	return -1;
 }
 
