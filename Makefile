@@ -16,7 +16,8 @@ OBJS = \
 	src/classify.o \
 	src/evaluate.o \
 	src/redis.o \
-	src/ranking.o
+	src/ranking.o \
+	src/similar.o
 
 # publish() writes to Redis with hiredis (Debian libhiredis-dev)
 SHLIB_LINK += -lhiredis
