@@ -711,21 +711,22 @@ REVOKE EXECUTE ON FUNCTION published(text) FROM PUBLIC;
 
 -- 0.1's similar() computed features() for every stored article, 30 us
 -- each: half a minute at a million rows.  examples_similar_idx lists, for
--- each hashed feature, the articles that have it; _similar_ranked() reads
--- the target's features from the rarest on, bounds the cosine of every
--- article found (and of those not found yet) by the part of the target's
--- vector they can still share, and scores only the articles whose bound
--- could still rank (src/similar.c has the argument).  The ranking is
--- exactly 0.1's, ties by URL included.  The index costs one features() per
--- inserted or re-fetched row, and building it one per stored row.
+-- each hashed feature, the articles that have it and roughly with what
+-- weight; _similar_ranked() reads the target's features from the rarest
+-- on, bounds the cosine of every article found (and of those not found
+-- yet) by what they can still share with the target, and scores only the
+-- articles whose bound could still rank (src/similar.c has the argument).
+-- The ranking is exactly 0.1's, ties by URL included.  The index costs a
+-- features() and some 70 GIN keys per inserted or re-fetched article;
+-- building it, one features() per stored article.
 
-CREATE FUNCTION fvec_keys(fvec) RETURNS int4[]
+CREATE FUNCTION fvec_keys(fvec) RETURNS int8[]
 	AS 'MODULE_PATHNAME', 'pglearn_fvec_keys'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION fvec_keys(fvec) IS
-	'the indexes of a feature vector''s entries, ascending, as int4[] (for GIN)';
+	'GIN keys of a feature vector, in index order: index * 4 + the octave of its value (0: above 1/2, 1: above 1/4, 2: above 1/8, 3: at most 1/8)';
 
--- the same expression similar() ranks by: default hash_bits and values
+-- the vector similar() ranks by: default hash_bits, not binary
 CREATE INDEX examples_similar_idx ON examples
 	USING gin (pglearn.fvec_keys(pglearn.features(NULL, title, pglearn.article_text(description, body))));
 

@@ -6,8 +6,10 @@ TRUNCATE pglearn.examples, pglearn.models RESTART IDENTITY CASCADE;
 --
 -- fvec_keys(): the indexes of a vector, for GIN
 --
-SELECT pglearn.fvec_keys('{3:0.5,17:1,1048575:0.25}'), pglearn.fvec_keys('{}'), pglearn.fvec_keys(NULL) IS NULL AS strict;
-SELECT pglearn.fvec_keys(pglearn.features(NULL, 'Vacuum', 'index vacuum')) =
+-- index * 4 + the octave of the value: 0 above 1/2, 1 above 1/4, 2 above 1/8, 3 the rest
+SELECT pglearn.fvec_keys('{3:0.5,17:1,18:0.5000001,19:0.125,20:0.1249,21:-0.3,1073741823:0.01}');
+SELECT pglearn.fvec_keys('{}'), pglearn.fvec_keys(NULL) IS NULL AS strict;
+SELECT ARRAY(SELECT (k / 4)::int4 FROM unnest(pglearn.fvec_keys(pglearn.features(NULL, 'Vacuum', 'index vacuum'))) k) =
        ARRAY(SELECT DISTINCT index FROM pglearn.feature_names(NULL, 'Vacuum', 'index vacuum') ORDER BY 1) AS keys_are_feature_indexes;
 
 -- the index is over the very vector similar() ranks by

@@ -11,37 +11,47 @@
  * features for every row, 30 us each: half a minute at a million rows.
  *
  * examples_similar_idx is a GIN index over fvec_keys() of exactly that
- * expression: for each feature index, the rows whose vector has it.
- * Feature values are positive, so a row shares no index with the target
+ * expression.  A key is a feature index and the level of its value (a
+ * quarter-octave scale, FVEC_KEY_LEVELS levels), so the index lists, for
+ * each feature, the rows that have it, and roughly with what weight.
+ * Feature values are positive, so a row shares no feature with the target
  * iff its cosine is 0; the index finds the others.  Scoring all of those
  * would be exact but slow (common words are in most rows), so the rows are
  * found feature by feature, rarest first, and each row found carries an
- * upper bound on its cosine.  With q the target's vector, R the features
- * not read yet and F(d) those read that row d has, Cauchy-Schwarz gives
+ * upper bound on its cosine.  With the target q and a row d both scaled to
+ * length 1 (features() makes d so), R the target's features not read yet,
+ * W(d) those read as a whole that d has, and L(d) those read level by
+ * level that d has, with d_f at most hi_f and at least lo_f there:
  *
- *		cos(q, d) <= sqrt(sum of q_f^2 over F(d) and R) / |q|
+ *		cos(q, d) <= sum over L(d) of q_f hi_f
+ *					 + sqrt(sum over W(d) and R of q_f^2) * sqrt(1 - sum over L(d) of lo_f^2)
  *
- * and for a row not found yet (F(d) empty) sqrt(sum over R) / |q|.  Once k
- * rows are scored exactly, the k-th best similarity L prunes: feature
- * lists stop being read when the bound of unseen rows falls below L, and a
- * found row is scored (its features computed from its text, through the
- * index's own expression) only while its bound is not below L.  The result
- * is exact: every row that could rank is scored, with the same arithmetic
- * as cosine_similarity() (it is called).  Typically a few hundred rows are
- * scored and a few tens of thousands of index entries read.
+ * (Cauchy-Schwarz on what is not known level by level), and for a row not
+ * found yet sqrt(sum over R of q_f^2).  Rare features are read whole (one
+ * index scan each); a common one, whose list would otherwise put most rows
+ * among the candidates, level by level (a scan per level), which bounds
+ * its contribution row by row.  Once k rows are scored exactly, the k-th
+ * best similarity prunes: lists stop being read when the bound of unseen
+ * rows falls below it, and a found row is scored (fetched, its features
+ * computed from its text through the index's own expression) only while
+ * its bound is not below it.  The result is exact: every row that could
+ * rank is scored, with cosine_similarity()'s arithmetic (it is called).
+ * Typically a few hundred rows are scored and some ten thousand index
+ * entries read.
  *
  * What it costs depends on the data: when the k-th nearest article is not
- * much alike, L is low, more lists are read and more rows scored, up to
- * every row sharing a feature (still exact, no slower per row than a full
- * scan).  A k beyond a twentieth of the table, a table the caller may not
- * read in full (no table-level SELECT, row-level security) and a missing,
- * invalid or different index all take the full scan of 0.1 instead,
- * through SPI, with the same results.
+ * much alike, more lists are read, up to all of the target's (every row
+ * sharing a feature found), and more rows scored; still exact.  A k beyond
+ * a twentieth of the table, a table the caller may not read in full (no
+ * table-level SELECT, row-level security), a missing, invalid or different
+ * index, and more rows found than the memory allowed for them all take the
+ * full scan of 0.1 instead, through SPI, with the same results.
  *
  * Rarest first needs document frequencies: they come from ANALYZE's
  * statistics of the index expression (most common elements, the same the
  * planner uses); features not among them are rarer than those that are.
- * Without statistics the order is a guess and only the cost suffers.
+ * Without statistics the order is a guess, every list is read whole, and
+ * only the cost suffers.
  *
  * Index entries are read with the index AM's bitmap interface (TIDs only,
  * no heap access, a bitmap that is never lossy); a row is fetched like an
@@ -51,6 +61,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/genam.h"
 #include "access/relscan.h"
@@ -63,7 +75,6 @@
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -98,10 +109,28 @@ extern Datum pglearn_fvec_cosine(PG_FUNCTION_ARGS);
 #define SIMILAR_TABLE_NAME	"examples"
 
 /*
- * Relative slack on every comparison of a bound with a similarity: the
- * bounds and the cosines are sums of a few thousand float4 products in
- * double, good to ~1e-13, so 1e-9 never prunes a row that could rank.
+ * fvec_keys(): key = index * FVEC_KEY_LEVELS + level, where level l holds
+ * the values v with LEVEL_TOP[l + 1] < v <= LEVEL_TOP[l], LEVEL_TOP[l] =
+ * 2^-l: level 0 everything above 1/2, level 3 everything at most 1/8.  A
+ * row's features() has length 1: a word of an article of 70 distinct
+ * words weighs about 0.12, a common word up to 0.3, a word of a three-word
+ * title 0.58.  Octaves are coarse enough that a feature's entries fall in
+ * one or two levels, so that ANALYZE's most common elements still tell
+ * which features are common, and fine enough to bound an entry within a
+ * factor of two where Cauchy-Schwarz alone could only say "at most 1".
+ * The thresholds are powers of two, compared exactly: the level is the
+ * same on every platform (an IMMUTABLE function must be).
  */
+#define FVEC_KEY_LEVELS		4
+static const double LEVEL_TOP[FVEC_KEY_LEVELS] = {1.0, 0.5, 0.25, 0.125};
+
+/*
+ * Relative slack on the bounds: a stored row vector has length 1 only to
+ * float4 precision (within 1e-7), so its entries are bounded with 1e-6 to
+ * spare; bounds and cosines are sums of float4 products in double, good
+ * to ~1e-13, and are compared with 1e-9 to spare.
+ */
+#define LEVEL_SLACK			1e-6
 #define BOUND_SLACK			1e-9
 
 /*
@@ -112,58 +141,93 @@ extern Datum pglearn_fvec_cosine(PG_FUNCTION_ARGS);
  */
 #define SCORE_COST_IN_ENTRIES	150.0
 
+/*
+ * A feature is read level by level when ANALYZE counts it in at least this
+ * share of the rows (one scan per level rather than one; worth it where
+ * the list is long), else whole.
+ */
+#define BY_LEVEL_MIN_SHARE	0.01
+
 /* the full scan is taken for k beyond this share of the table */
 #define INDEX_MAX_K_SHARE	0.05
 #define INDEX_MIN_K_LIMIT	1000
 
 /*
- * Memory the rows found may take, at least (work_mem if more): a row costs
- * one 24-byte hash entry and the hash table is between 45% and 90% full,
- * so 64 MB holds 1.3 million rows.  Beyond, the full scan is taken.
+ * Memory the rows found may take, at least (work_mem if more): 32 bytes a
+ * slot, a slot per line pointer of the pages they are on, so 128 MB holds
+ * 4 million slots.  Beyond, the full scan is taken.
  */
-#define MIN_CANDIDATE_MEMORY	(64.0 * 1024.0 * 1024.0)
+#define MIN_CANDIDATE_MEMORY	(128.0 * 1024.0 * 1024.0)
 
 /* rows scored per feature read while the k-th best is not good enough */
 #define EARLY_SCORES_PER_ROUND	32
 
+/* The level of a value (its absolute value: features() has no negatives). */
+static int
+value_level(float4 value)
+{
+	double		v = fabs((double) value);
+	int			level = 0;
+
+	while (level + 1 < FVEC_KEY_LEVELS && v <= LEVEL_TOP[level + 1])
+		level++;
+	return level;
+}
+
 /*
- * fvec_keys(fvec) returns int4[]: the vector's indexes, ascending; for an
- * empty vector the empty array.
+ * fvec_keys(fvec) returns int8[]: index * 4 + level of each entry, in
+ * index order; for an empty vector the empty array.
  */
 Datum
 pglearn_fvec_keys(PG_FUNCTION_ARGS)
 {
 	FVec	   *v = PG_GETARG_FVEC_P(0);
+	float4	   *values = FVEC_VALUES(v);
 	Datum	   *elems = palloc(sizeof(Datum) * Max(v->nnz, 1));
 	int			i;
 
 	for (i = 0; i < v->nnz; i++)
-		elems[i] = Int32GetDatum(v->indexes[i]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, v->nnz, INT4OID,
-										  sizeof(int32), true, TYPALIGN_INT));
+		elems[i] = Int64GetDatum((int64) v->indexes[i] * FVEC_KEY_LEVELS + value_level(values[i]));
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, v->nnz, INT8OID,
+										  sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-/* A row found through the index: its TID and the bound's ingredients. */
+/* A row found through the index: its bound's ingredients. */
 typedef struct Candidate
 {
-	uint64		tid;			/* block << 16 | offset (the hash key) */
-	char		status;			/* simplehash's */
+	double		shared;			/* sum of q_f^2 over the features read it has */
+	double		known;			/* sum of q_f hi_f over those read by level */
+	float4		mass;			/* sum of q_f^2 over those read whole */
+	float4		low;			/* sum of lo_f^2 over those read by level */
+	bool		found;			/* in a list read (else this slot is unused) */
 	bool		scored;			/* fetched: scored, excluded or not visible */
-	double		mass;			/* sum of w_f over the features read it has */
 } Candidate;
 
-#define SH_PREFIX candidates
-#define SH_ELEMENT_TYPE Candidate
-#define SH_KEY_TYPE uint64
-#define SH_KEY tid
-#define SH_HASH_KEY(tb, key) murmurhash32((uint32) (key) ^ (uint32) ((key) >> 32))
-#define SH_EQUAL(tb, a, b) ((a) == (b))
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
+/*
+ * The rows found on one heap page, by line pointer: rows[offset - 1].  The
+ * index's lists come in TID order, so the pages are visited in order too,
+ * which keeps this cache-friendly where a hash table over a million rows
+ * was not.
+ */
+typedef struct CandidatePage
+{
+	int			size;			/* slots allocated */
+	int			used;			/* the highest line pointer found */
+	Candidate	rows[FLEXIBLE_ARRAY_MEMBER];
+} CandidatePage;
 
-/* One result: a row scored, with what similar() returns of it. */
+/*
+ * A row found: where it is, for fetching it, and its slot (valid until its
+ * page next grows, i.e. while no list is being read).
+ */
+typedef struct CandidateRef
+{
+	Candidate  *candidate;
+	BlockNumber block;
+	OffsetNumber offset;
+} CandidateRef;
+
+/* One row scored and kept: what similar() returns of it. */
 typedef struct RankedRow
 {
 	double		similarity;
@@ -176,12 +240,21 @@ typedef struct RankedRow
 	bool		score_null;
 } RankedRow;
 
+/* A found row and its bound, for sorting. */
+typedef struct BoundedCandidate
+{
+	double		bound;
+	CandidateRef ref;
+} BoundedCandidate;
+
 /* A target feature: its index, its share of |q|^2, its estimated list size. */
 typedef struct TargetFeature
 {
 	int32		index;
-	double		w;
+	double		q;				/* q_f / |q| */
+	double		w;				/* its square */
 	double		estimate;		/* rows; -1 when not among the statistics */
+	bool		by_level;		/* read level by level, else whole */
 } TargetFeature;
 
 /* Everything one call of _similar_ranked() works with. */
@@ -209,7 +282,6 @@ typedef struct Search
 	Oid			overlap_subtype;
 	RegProcedure overlap_proc;
 	long		bitmap_bytes;
-	uint32		max_candidates; /* more rows found: give up the index */
 	const char *abandoned;		/* why the index was given up, or NULL */
 
 	/* scoring a row: fetch it, evaluate the index's features() on it */
@@ -219,16 +291,34 @@ typedef struct Search
 	ExprState  *features;
 	ExprContext *econtext;
 
-	/* rows found, and the k best scored (a heap, worst on top) */
-	candidates_hash *candidates;
-	RankedRow	   *results;
+	/* rows found by page, and the k best scored (a heap, worst on top) */
+	CandidatePage **pages;
+	BlockNumber npages;			/* of the directory */
+	BlockNumber *touched;		/* the pages with rows found, in first-found order */
+	uint32		ntouched;
+	uint32		touched_size;
+	uint64		members;		/* rows found */
+	Size		candidate_bytes;
+	Size		max_candidate_bytes;	/* more: give up the index */
+	MemoryContext candidates_context;
+	RankedRow  *results;
 	int			nresults;
 	int			results_size;
 	MemoryContext results_context;
 
-	/* counters, for the DEBUG1 line */
+	/*
+	 * The rows that shared most with the target (largest sum of q_f^2)
+	 * among those found since the last early scoring, best first: a row's
+	 * share only grows when a list finds it, so these are the best guesses
+	 * at the nearest rows without walking all of them.
+	 */
+	BoundedCandidate promising[EARLY_SCORES_PER_ROUND];
+	int			npromising;
+
+	/* counters, for the DEBUG2 line */
 	int64		entries_read;
 	int64		rows_scored;
+	int			scans;
 	int			lists_read;
 } Search;
 
@@ -246,7 +336,7 @@ result_better(const Search *search, const RankedRow *a, const RankedRow *b)
 static void
 result_sift_down(Search *search, int i)
 {
-	RankedRow	   *r = search->results;
+	RankedRow  *r = search->results;
 	int			n = search->nresults;
 
 	for (;;)
@@ -254,7 +344,7 @@ result_sift_down(Search *search, int i)
 		int			worst = i;
 		int			left = 2 * i + 1;
 		int			right = left + 1;
-		RankedRow		tmp;
+		RankedRow	tmp;
 
 		if (left < n && result_better(search, &r[worst], &r[left]))
 			worst = left;
@@ -272,12 +362,12 @@ result_sift_down(Search *search, int i)
 static void
 result_sift_up(Search *search, int i)
 {
-	RankedRow	   *r = search->results;
+	RankedRow  *r = search->results;
 
 	while (i > 0)
 	{
 		int			parent = (i - 1) / 2;
-		RankedRow		tmp;
+		RankedRow	tmp;
 
 		if (!result_better(search, &r[parent], &r[i]))
 			return;
@@ -288,25 +378,35 @@ result_sift_up(Search *search, int i)
 	}
 }
 
-/* The square of the k-th best similarity so far; 0 while fewer than k. */
-static double
-kth_best_squared(const Search *search)
+/*
+ * May a row whose cosine is at most bound still rank?  While fewer than k
+ * rows are scored every row with a positive bound may; then only one not
+ * below the k-th best.
+ */
+static bool
+may_rank(const Search *search, double bound)
 {
 	if (search->nresults < search->k)
-		return 0.0;
-	return search->results[0].similarity * search->results[0].similarity;
+		return bound > 0.0;
+	return bound * (1.0 + BOUND_SLACK) >= search->results[0].similarity;
 }
 
 /*
- * May a row whose squared bound is bound2 still rank?  While fewer than k
- * rows are scored every row with a positive bound may.
+ * The bound of a found row, given remaining, the share of |q|^2 in the
+ * lists not read yet: the smaller of Cauchy-Schwarz over every feature it
+ * may share and the file header's formula (both hold; where a feature's
+ * level says little, the first is the tighter).  mass is kept in float4,
+ * so it is taken 1e-6 larger than stored.
  */
-static bool
-may_rank(const Search *search, double bound2)
+static double
+candidate_bound(const Candidate *candidate, double remaining)
 {
-	if (search->nresults < search->k)
-		return bound2 > 0.0;
-	return bound2 * (1.0 + BOUND_SLACK) >= kth_best_squared(search);
+	double		rest = 1.0 - (double) candidate->low;
+	double		whole = (double) candidate->mass * (1.0 + LEVEL_SLACK) + remaining;
+	double		by_level = candidate->known + sqrt(whole * Max(rest, 0.0));
+	double		cauchy_schwarz = sqrt(candidate->shared + remaining);
+
+	return Min(by_level, cauchy_schwarz);
 }
 
 static text *
@@ -322,8 +422,9 @@ copy_text_datum(Datum d)
  * rows with similarity 0.
  */
 static void
-score_row(Search *search, Candidate *candidate)
+score_row(Search *search, const CandidateRef *ref)
 {
+	Candidate  *candidate = ref->candidate;
 	ItemPointerData tid;
 	bool		call_again = false;
 	bool		all_dead = false;
@@ -333,12 +434,11 @@ score_row(Search *search, Candidate *candidate)
 	Datum		final_key;
 	Datum		vector;
 	double		similarity;
-	RankedRow		result;
+	RankedRow	result;
 	MemoryContext old;
 
 	candidate->scored = true;
-	ItemPointerSet(&tid, (BlockNumber) (candidate->tid >> 16),
-				   (OffsetNumber) (candidate->tid & 0xFFFF));
+	ItemPointerSet(&tid, ref->block, ref->offset);
 	if (!table_index_fetch_tuple(search->fetch, &tid, search->snapshot,
 								 search->slot, &call_again, &all_dead))
 		return;
@@ -422,23 +522,119 @@ done:
 }
 
 /*
- * Read the index list of one feature: every row found gets w added to its
- * mass.  Only TIDs are read; the bitmap is sized never to go lossy.  If it
- * does anyway, or the rows found would take more memory than allowed,
- * search->abandoned says so and the caller gives up the index.
- * The index AM keeps what it allocates here until the next rescan or the
- * end of the scan, so all of it stays in the caller's (the search's)
- * context; the bitmap, the bulk of it, is freed right away.
+ * The found rows of heap page block, with room for line pointers up to
+ * max_offset (zeroed slots: not found); NULL, with search->abandoned set,
+ * when that would take more memory than allowed.
  */
-static void
-read_feature_list(Search *search, const TargetFeature *feature)
+static CandidatePage *
+candidate_page(Search *search, BlockNumber block, OffsetNumber max_offset)
 {
-	Datum		key_elem = Int32GetDatum(feature->index);
-	ArrayType  *query = construct_array(&key_elem, 1, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+	CandidatePage *page;
+	int			old_size;
+	int			size;
+
+	if (block >= search->npages)
+	{
+		/* a page added since the directory was sized (not visible anyway) */
+		BlockNumber npages = Max(block + 1, search->npages * 2);
+
+		search->pages = repalloc_huge(search->pages, sizeof(CandidatePage *) * (Size) npages);
+		memset(search->pages + search->npages, 0,
+			   sizeof(CandidatePage *) * (Size) (npages - search->npages));
+		search->npages = npages;
+	}
+	page = search->pages[block];
+	old_size = page ? page->size : 0;
+	if (max_offset <= old_size)
+	{
+		page->used = Max(page->used, max_offset);
+		return page;
+	}
+
+	/* most pages have a row or two found: room for what is asked, rounded up */
+	size = Max((int) TYPEALIGN(4, max_offset), 2 * old_size);
+	size = Min(size, MaxHeapTuplesPerPage);
+	search->candidate_bytes += (Size) (size - old_size) * sizeof(Candidate);
+	if (search->candidate_bytes > search->max_candidate_bytes)
+	{
+		search->abandoned = "too many rows found";
+		return NULL;
+	}
+	if (page == NULL)
+	{
+		page = MemoryContextAllocZero(search->candidates_context,
+									  offsetof(CandidatePage, rows) + sizeof(Candidate) * size);
+		if (search->ntouched == search->touched_size)
+		{
+			search->touched_size = Max(1024, search->touched_size * 2);
+			search->touched = search->touched == NULL ?
+				MemoryContextAlloc(search->candidates_context, sizeof(BlockNumber) * search->touched_size) :
+				repalloc_huge(search->touched, sizeof(BlockNumber) * (Size) search->touched_size);
+		}
+		search->touched[search->ntouched++] = block;
+	}
+	else
+	{
+		page = repalloc(page, offsetof(CandidatePage, rows) + sizeof(Candidate) * size);
+		memset(&page->rows[old_size], 0, sizeof(Candidate) * (size - old_size));
+	}
+	page->size = size;
+	page->used = Max(page->used, max_offset);
+	search->pages[block] = page;
+	return page;
+}
+
+/* Remember the row if it is among the most promising (see Search). */
+static inline void
+offer_promising(Search *search, Candidate *candidate, BlockNumber block, OffsetNumber offset)
+{
+	BoundedCandidate *promising = search->promising;
+	int			n = search->npromising;
+	int			limit = Min(search->k, EARLY_SCORES_PER_ROUND);
+	int			j;
+
+	if (n == limit && candidate->shared <= promising[n - 1].bound)
+		return;
+	/* already there (found again, by another feature): move it up */
+	for (j = 0; j < n; j++)
+		if (promising[j].ref.block == block && promising[j].ref.offset == offset)
+			break;
+	if (j == n)
+		j = (n < limit) ? search->npromising++ : n - 1;
+	while (j > 0 && promising[j - 1].bound < candidate->shared)
+	{
+		promising[j] = promising[j - 1];
+		j--;
+	}
+	promising[j].bound = candidate->shared;
+	/* by TID: a page's slots move when it grows */
+	promising[j].ref.candidate = NULL;
+	promising[j].ref.block = block;
+	promising[j].ref.offset = offset;
+}
+
+/*
+ * One index scan for the rows with any of the nkeys keys; each row found
+ * is updated by add(candidate, arg).  Only TIDs are read; the bitmap is
+ * sized never to go lossy.  If it does anyway, or the rows found would
+ * take more memory than allowed, search->abandoned says so and the caller
+ * gives up the index.  The index AM keeps what it allocates here until
+ * the next rescan or the end of the scan, so all of it stays in the
+ * search's context; the bitmap, the bulk of it, is freed right away.
+ */
+typedef void (*AddFound) (Candidate *candidate, const TargetFeature *feature, int level);
+
+static void
+scan_keys(Search *search, Datum *keys, int nkeys, AddFound add,
+		  const TargetFeature *feature, int level)
+{
+	ArrayType  *query = construct_array(keys, nkeys, INT8OID, sizeof(int64),
+										FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 	ScanKeyData key;
 	TIDBitmap  *bitmap;
 	TBMIterator *iterator;
 	TBMIterateResult *page;
+	CandidatePage *rows;
 
 	ScanKeyEntryInitialize(&key, 0, 1, search->overlap_strategy, search->overlap_subtype,
 						   search->index->rd_indcollation[0], search->overlap_proc,
@@ -446,6 +642,7 @@ read_feature_list(Search *search, const TargetFeature *feature)
 	index_rescan(search->scan, &key, 1, NULL, 0);
 	bitmap = tbm_create(search->bitmap_bytes, NULL);
 	index_getbitmap(search->scan, bitmap);
+	search->scans++;
 
 	iterator = tbm_begin_iterate(bitmap);
 	while ((page = tbm_iterate(iterator)) != NULL)
@@ -458,28 +655,69 @@ read_feature_list(Search *search, const TargetFeature *feature)
 			search->abandoned = "a bitmap went lossy";
 			break;
 		}
+		if (page->ntuples == 0)
+			continue;
+		rows = candidate_page(search, page->blockno, page->offsets[page->ntuples - 1]);
+		if (rows == NULL)
+			break;
 		for (i = 0; i < page->ntuples; i++)
 		{
-			uint64		tid = ((uint64) page->blockno << 16) | page->offsets[i];
-			bool		found;
-			Candidate  *candidate = candidates_insert(search->candidates, tid, &found);
+			Candidate  *candidate = &rows->rows[page->offsets[i] - 1];
 
-			if (!found)
+			if (!candidate->found)
 			{
-				candidate->scored = false;
-				candidate->mass = 0.0;
+				candidate->found = true;
+				search->members++;
 			}
-			candidate->mass += feature->w;
+			add(candidate, feature, level);
+			if (!candidate->scored)
+				offer_promising(search, candidate, page->blockno, page->offsets[i]);
 		}
 		search->entries_read += page->ntuples;
-		if (search->candidates->members > search->max_candidates)
-		{
-			search->abandoned = "too many rows found";
-			break;
-		}
 	}
 	tbm_end_iterate(iterator);
 	tbm_free(bitmap);
+	pfree(query);
+}
+
+/* a row with the feature, read whole */
+static void
+add_whole(Candidate *candidate, const TargetFeature *feature, int level)
+{
+	candidate->shared += feature->w;
+	candidate->mass += (float4) feature->w;
+}
+
+/* a row with the feature at this level */
+static void
+add_at_level(Candidate *candidate, const TargetFeature *feature, int level)
+{
+	double		hi = LEVEL_TOP[level] * (1.0 + LEVEL_SLACK);
+	double		lo = (level + 1 < FVEC_KEY_LEVELS) ? LEVEL_TOP[level + 1] * (1.0 - LEVEL_SLACK) : 0.0;
+
+	candidate->shared += feature->w;
+	/* a row's entries are positive: the target's sign decides which edge */
+	candidate->known += feature->q * (feature->q >= 0.0 ? hi : lo);
+	/* rounded down, so that the square root above stays an upper bound */
+	candidate->low += (float4) (lo * lo * (1.0 - LEVEL_SLACK));
+}
+
+/* Read the list of one feature, whole or level by level. */
+static void
+read_feature_list(Search *search, const TargetFeature *feature)
+{
+	Datum		keys[FVEC_KEY_LEVELS];
+	int			level;
+
+	for (level = 0; level < FVEC_KEY_LEVELS; level++)
+		keys[level] = Int64GetDatum((int64) feature->index * FVEC_KEY_LEVELS + level);
+	if (!feature->by_level)
+		scan_keys(search, keys, FVEC_KEY_LEVELS, add_whole, feature, 0);
+	else
+	{
+		for (level = 0; level < FVEC_KEY_LEVELS && !search->abandoned; level++)
+			scan_keys(search, &keys[level], 1, add_at_level, feature, level);
+	}
 	search->lists_read++;
 }
 
@@ -499,8 +737,9 @@ feature_order_cmp(const void *a, const void *b)
 
 /*
  * Estimated list sizes from the statistics ANALYZE keeps of the index
- * expression (an int4[]): the most common elements with their frequencies
- * (sorted by element, so a binary search finds one).  A feature not among
+ * expression (an int8[]): the most common elements with their frequencies
+ * (sorted by element, so a binary search finds one).  A feature's list is
+ * the sum over its levels' keys.  A feature none of whose keys are among
  * them gets -1; *unknown_rows is the size assumed for such a list.
  */
 static void
@@ -523,29 +762,34 @@ estimate_list_sizes(Search *search, TargetFeature *features, int n,
 	if (get_attstatsslot(&sslot, stats, STATISTIC_KIND_MCELEM, InvalidOid,
 						 ATTSTATSSLOT_VALUES | ATTSTATSSLOT_NUMBERS))
 	{
-		if (sslot.valuetype == INT4OID && sslot.nnumbers == sslot.nvalues + 3)
+		if (sslot.valuetype == INT8OID && sslot.nnumbers == sslot.nvalues + 3)
 		{
-			/* min frequency of the list, and a list not in it is rarer */
+			/* a key not among them is rarer than the rarest that is */
 			*unknown_rows = rows * sslot.numbers[sslot.nvalues] / 2.0;
 			for (i = 0; i < n; i++)
 			{
+				int64		first = (int64) features[i].index * FVEC_KEY_LEVELS;
 				int			lo = 0,
 							hi = sslot.nvalues;
+				int			j;
 
+				/* the first element at or above the feature's first key */
 				while (lo < hi)
 				{
 					int			mid = lo + (hi - lo) / 2;
-					int32		value = DatumGetInt32(sslot.values[mid]);
 
-					if (value < features[i].index)
+					if (DatumGetInt64(sslot.values[mid]) < first)
 						lo = mid + 1;
-					else if (value > features[i].index)
-						hi = mid;
 					else
-					{
-						features[i].estimate = rows * sslot.numbers[mid];
-						break;
-					}
+						hi = mid;
+				}
+				for (j = lo; j < sslot.nvalues &&
+					 DatumGetInt64(sslot.values[j]) < first + FVEC_KEY_LEVELS; j++)
+				{
+					/* the levels not among them: half the rarest each */
+					if (features[i].estimate < 0)
+						features[i].estimate = FVEC_KEY_LEVELS * *unknown_rows;
+					features[i].estimate += rows * sslot.numbers[j] - *unknown_rows;
 				}
 			}
 		}
@@ -554,77 +798,100 @@ estimate_list_sizes(Search *search, TargetFeature *features, int n,
 	ReleaseSysCache(stats);
 }
 
-/*
- * Score, best mass first, up to limit unscored rows that may still rank
- * given remaining (the share of |q|^2 in the lists not read yet).
- */
-static void
-score_best_candidates(Search *search, double remaining, int limit)
-{
-	Candidate **best = palloc(sizeof(Candidate *) * limit);
-	int			nbest = 0;
-	candidates_iterator it;
-	Candidate  *candidate;
-	int			i;
-
-	/* the limit highest masses, by insertion into a short sorted array */
-	candidates_start_iterate(search->candidates, &it);
-	while ((candidate = candidates_iterate(search->candidates, &it)) != NULL)
-	{
-		int			j;
-
-		if (candidate->scored || !may_rank(search, candidate->mass + remaining))
-			continue;
-		if (nbest == limit && candidate->mass <= best[nbest - 1]->mass)
-			continue;
-		j = (nbest < limit) ? nbest++ : nbest - 1;
-		while (j > 0 && best[j - 1]->mass < candidate->mass)
-		{
-			best[j] = best[j - 1];
-			j--;
-		}
-		best[j] = candidate;
-	}
-	for (i = 0; i < nbest; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (may_rank(search, best[i]->mass + remaining))
-			score_row(search, best[i]);
-	}
-	pfree(best);
-}
 
 static int
-candidate_mass_cmp(const void *a, const void *b)
+bounded_candidate_cmp(const void *a, const void *b)
 {
-	const Candidate *ca = *(Candidate *const *) a;
-	const Candidate *cb = *(Candidate *const *) b;
+	const BoundedCandidate *ca = (const BoundedCandidate *) a;
+	const BoundedCandidate *cb = (const BoundedCandidate *) b;
 
-	if (ca->mass != cb->mass)
-		return ca->mass > cb->mass ? -1 : 1;
-	return (ca->tid > cb->tid) - (ca->tid < cb->tid);
+	if (ca->bound != cb->bound)
+		return ca->bound > cb->bound ? -1 : 1;
+	if (ca->ref.block != cb->ref.block)
+		return ca->ref.block < cb->ref.block ? -1 : 1;
+	return (ca->ref.offset > cb->ref.offset) - (ca->ref.offset < cb->ref.offset);
+}
+
+/* A walk over the rows found and not scored yet, page by page. */
+typedef struct CandidateWalk
+{
+	uint32		page;			/* in search->touched */
+	int			slot;
+} CandidateWalk;
+
+static void
+start_walk(CandidateWalk *walk)
+{
+	walk->page = 0;
+	walk->slot = -1;
+}
+
+/* The next unscored row found into *ref; false at the end. */
+static bool
+next_unscored(Search *search, CandidateWalk *walk, CandidateRef *ref)
+{
+	for (; walk->page < search->ntouched; walk->page++, walk->slot = -1)
+	{
+		BlockNumber block = search->touched[walk->page];
+		CandidatePage *page = search->pages[block];
+
+		while (++walk->slot < page->used)
+		{
+			Candidate  *candidate = &page->rows[walk->slot];
+
+			if (candidate->found && !candidate->scored)
+			{
+				ref->candidate = candidate;
+				ref->block = block;
+				ref->offset = (OffsetNumber) (walk->slot + 1);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Score the most promising rows found since the last time that may still
+ * rank, given remaining (the share of |q|^2 in the lists not read yet).
+ * A row's bound never grows, so one that may not rank now never will.
+ */
+static void
+score_promising(Search *search, double remaining)
+{
+	int			i;
+
+	for (i = 0; i < search->npromising; i++)
+	{
+		CandidateRef *ref = &search->promising[i].ref;
+
+		CHECK_FOR_INTERRUPTS();
+		ref->candidate = &search->pages[ref->block]->rows[ref->offset - 1];
+		if (!ref->candidate->scored && may_rank(search, candidate_bound(ref->candidate, remaining)))
+			score_row(search, ref);
+	}
+	search->npromising = 0;
 }
 
 /*
  * Would reading the next list (share w, about list_rows entries) save
  * more than it costs?  It lowers the bound of every row without that
- * feature by w; count the unscored rows that would then be pruned.
+ * feature; count the unscored rows that would then be pruned.
  */
 static bool
 next_list_pays(Search *search, double remaining, double w, double list_rows,
 			   double table_rows)
 {
-	candidates_iterator it;
-	Candidate  *candidate;
+	CandidateWalk walk;
+	CandidateRef ref;
 	double		pruned = 0.0;
 	double		without = 1.0 - Min(1.0, list_rows / Max(table_rows, 1.0));
 
-	candidates_start_iterate(search->candidates, &it);
-	while ((candidate = candidates_iterate(search->candidates, &it)) != NULL)
+	start_walk(&walk);
+	while (next_unscored(search, &walk, &ref))
 	{
-		if (!candidate->scored &&
-			may_rank(search, candidate->mass + remaining) &&
-			!may_rank(search, candidate->mass + remaining - w))
+		if (may_rank(search, candidate_bound(ref.candidate, remaining)) &&
+			!may_rank(search, candidate_bound(ref.candidate, Max(remaining - w, 0.0))))
 			pruned += 1.0;
 	}
 	return pruned * without * SCORE_COST_IN_ENTRIES > list_rows;
@@ -646,24 +913,27 @@ search_index(Search *search)
 	double		total = 0.0;
 	double		table_rows;
 	double		unknown_rows;
-	Candidate **pending;
-	int			npending = 0;
-	candidates_iterator it;
-	Candidate  *candidate;
+	BoundedCandidate *pending;
+	int64		npending = 0;
+	CandidateWalk walk;
+	CandidateRef ref;
 	int			pos;
-	int			i;
+	int64		i;
 
 	for (i = 0; i < n; i++)
 		total += (double) values[i] * values[i];
 	for (i = 0; i < n; i++)
 	{
 		features[i].index = q->indexes[i];
+		features[i].q = (double) values[i] / sqrt(total);
 		features[i].w = (double) values[i] * values[i] / total;
 	}
 	table_rows = search->heap->rd_rel->reltuples;
 	if (table_rows < 0)
 		table_rows = (double) RelationGetNumberOfBlocks(search->heap) * 50.0;
 	estimate_list_sizes(search, features, n, table_rows, &unknown_rows);
+	for (i = 0; i < n; i++)
+		features[i].by_level = features[i].estimate >= BY_LEVEL_MIN_SHARE * table_rows;
 	qsort(features, n, sizeof(TargetFeature), feature_order_cmp);
 
 	/* suffix[pos]: the share of |q|^2 in the lists from pos on */
@@ -676,8 +946,8 @@ search_index(Search *search)
 		double		remaining = suffix[pos];
 
 		CHECK_FOR_INTERRUPTS();
-		/* rows not found yet are bounded by remaining alone */
-		if (!may_rank(search, remaining))
+		/* rows not found yet are bounded by sqrt(remaining) */
+		if (!may_rank(search, sqrt(remaining)))
 		{
 			double		list_rows = features[pos].estimate >= 0 ? features[pos].estimate : unknown_rows;
 
@@ -688,35 +958,48 @@ search_index(Search *search)
 		if (search->abandoned)
 			return false;
 		remaining = suffix[pos + 1];
+		elog(DEBUG3, "similar: list %d (estimate %.0f%s, w %.4f): %lld entries so far, %llu rows found, %lld scored, unseen bound %.4f, k-th best %.4f",
+			 pos, features[pos].estimate, features[pos].by_level ? ", by level" : "", features[pos].w,
+			 (long long) search->entries_read, (unsigned long long) search->members,
+			 (long long) search->rows_scored, sqrt(remaining),
+			 search->nresults >= search->k ? search->results[0].similarity : 0.0);
+
 		/* raise the k-th best early, so that it starts to prune */
-		if (may_rank(search, remaining))
-			score_best_candidates(search, remaining,
-								  Min(search->k, EARLY_SCORES_PER_ROUND));
+		if (may_rank(search, sqrt(remaining)))
+			score_promising(search, remaining);
 	}
 
-	/* then every row found that may still rank, best mass first */
+	/* then every row found that may still rank, highest bound first */
 	{
 		double		remaining = suffix[pos];
 
-		pending = palloc_extended(sizeof(Candidate *) * Max(search->candidates->members, 1),
+		pending = palloc_extended(sizeof(BoundedCandidate) * Max(search->members, 1),
 								  MCXT_ALLOC_HUGE);
-		candidates_start_iterate(search->candidates, &it);
-		while ((candidate = candidates_iterate(search->candidates, &it)) != NULL)
-			if (!candidate->scored && may_rank(search, candidate->mass + remaining))
-				pending[npending++] = candidate;
-		qsort(pending, npending, sizeof(Candidate *), candidate_mass_cmp);
+		start_walk(&walk);
+		while (next_unscored(search, &walk, &ref))
+		{
+			double		bound = candidate_bound(ref.candidate, remaining);
+
+			if (may_rank(search, bound))
+			{
+				pending[npending].bound = bound;
+				pending[npending].ref = ref;
+				npending++;
+			}
+		}
+		qsort(pending, npending, sizeof(BoundedCandidate), bounded_candidate_cmp);
 		for (i = 0; i < npending; i++)
 		{
 			CHECK_FOR_INTERRUPTS();
-			if (!may_rank(search, pending[i]->mass + remaining))
-				break;			/* sorted by mass: no later one may either */
-			score_row(search, pending[i]);
+			if (!may_rank(search, pending[i].bound))
+				break;			/* sorted by bound: no later one may either */
+			score_row(search, &pending[i].ref);
 		}
 	}
 	elog(DEBUG1, "similar: through " SIMILAR_INDEX_NAME);
-	elog(DEBUG2, "similar: %d of %d feature lists read, %lld index entries, %u rows found, %lld scored",
-		 search->lists_read, n, (long long) search->entries_read,
-		 search->candidates->members, (long long) search->rows_scored);
+	elog(DEBUG2, "similar: %d of %d feature lists read (%d index scans), %lld index entries, %llu rows found, %lld scored",
+		 search->lists_read, n, search->scans, (long long) search->entries_read,
+		 (unsigned long long) search->members, (long long) search->rows_scored);
 	return true;
 }
 
@@ -786,7 +1069,7 @@ index_features_expression(Relation heap, Relation index, Oid nsp, Oid fvec_type)
 							list_make3(makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID),
 									   title, article_text),
 							InvalidOid, DEFAULT_COLLATION_OID, COERCE_EXPLICIT_CALL);
-	keys = makeFuncExpr(keys_oid, INT4ARRAYOID, list_make1(features),
+	keys = makeFuncExpr(keys_oid, INT8ARRAYOID, list_make1(features),
 						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 	expected = eval_const_expressions(NULL, (Node *) keys);
 
@@ -884,9 +1167,8 @@ open_search(Search *search, Oid nsp, Oid fvec_type)
 							   (long) RelationGetNumberOfBlocks(search->heap) * 80L + 1024L * 1024L);
 
 	/* the rows found may take work_mem, and at least MIN_CANDIDATE_MEMORY */
-	search->max_candidates = (uint32) Min((double) PG_UINT32_MAX / 4,
-										  Max((double) work_mem * 1024.0, MIN_CANDIDATE_MEMORY) /
-										  (2.0 * sizeof(Candidate)));
+	search->max_candidate_bytes = (Size) Max((double) work_mem * 1024.0, MIN_CANDIDATE_MEMORY);
+	search->npages = Max(RelationGetNumberOfBlocks(search->heap), 1);
 
 	search->fetch = table_index_fetch_begin(search->heap);
 	search->slot = table_slot_create(search->heap, NULL);
@@ -1048,7 +1330,10 @@ pglearn_similar_ranked(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 
-	search.candidates = candidates_create(work_context, 1024, NULL);
+	search.candidates_context = AllocSetContextCreate(work_context, "pglearn similar candidates",
+													  ALLOCSET_DEFAULT_SIZES);
+	search.pages = MemoryContextAllocExtended(work_context, sizeof(CandidatePage *) * (Size) search.npages,
+											  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	search.results_context = AllocSetContextCreate(work_context, "pglearn similar results",
 												   ALLOCSET_DEFAULT_SIZES);
 	search.results_size = Min(k, 64);
