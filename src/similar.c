@@ -11,9 +11,9 @@
  * features for every row, 30 us each: half a minute at a million rows.
  *
  * examples_similar_idx is a GIN index over fvec_keys() of exactly that
- * expression.  A key is a feature index and the level of its value (a
- * quarter-octave scale, FVEC_KEY_LEVELS levels), so the index lists, for
- * each feature, the rows that have it, and roughly with what weight.
+ * expression.  A key is a feature index and the octave of its value (above
+ * 1/2, 1/4, 1/8 or not), so the index lists, for each feature, the rows
+ * that have it, and roughly with what weight.
  * Feature values are positive, so a row shares no feature with the target
  * iff its cosine is 0; the index finds the others.  Scoring all of those
  * would be exact but slow (common words are in most rows), so the rows are
@@ -36,12 +36,16 @@
  * computed from its text through the index's own expression) only while
  * its bound is not below it.  The result is exact: every row that could
  * rank is scored, with cosine_similarity()'s arithmetic (it is called).
- * Typically a few hundred rows are scored and some ten thousand index
- * entries read.
+ * Once the rows not found yet cannot rank, a further list is read only
+ * while the rows it prunes are worth more than reading it.
  *
- * What it costs depends on the data: when the k-th nearest article is not
- * much alike, more lists are read, up to all of the target's (every row
- * sharing a feature found), and more rows scored; still exact.  A k beyond
+ * What it costs depends on the data.  On bench/similar.sh's million
+ * articles a typical target reads 15 of its 75 lists, some 50,000 index
+ * entries, and scores 200 rows: about half a count(*) of the table.  When
+ * many rows are nearly as alike as the k-th nearest, thousands are scored
+ * (3-5 count(*)s); when the k-th nearest is not much alike (similarity
+ * 0.5), every list is read, every row sharing a feature is found, and tens
+ * of thousands scored (1-4 s against 0.1's 20 s); always exact.  A k beyond
  * a twentieth of the table, a table the caller may not read in full (no
  * table-level SELECT, row-level security), a missing, invalid or different
  * index, and more rows found than the memory allowed for them all take the
@@ -153,9 +157,9 @@ static const double LEVEL_TOP[FVEC_KEY_LEVELS] = {1.0, 0.5, 0.25, 0.125};
 #define INDEX_MIN_K_LIMIT	1000
 
 /*
- * Memory the rows found may take, at least (work_mem if more): 32 bytes a
+ * Memory the rows found may take, at least (work_mem if more): 40 bytes a
  * slot, a slot per line pointer of the pages they are on, so 128 MB holds
- * 4 million slots.  Beyond, the full scan is taken.
+ * 3.3 million slots.  Beyond, the full scan is taken.
  */
 #define MIN_CANDIDATE_MEMORY	(128.0 * 1024.0 * 1024.0)
 
@@ -197,8 +201,8 @@ typedef struct Candidate
 {
 	double		shared;			/* sum of q_f^2 over the features read it has */
 	double		known;			/* sum of q_f hi_f over those read by level */
-	float4		mass;			/* sum of q_f^2 over those read whole */
-	float4		low;			/* sum of lo_f^2 over those read by level */
+	double		mass;			/* sum of q_f^2 over those read whole */
+	double		low;			/* sum of lo_f^2 over those read by level */
 	bool		found;			/* in a list read (else this slot is unused) */
 	bool		scored;			/* fetched: scored, excluded or not visible */
 } Candidate;
@@ -315,6 +319,10 @@ typedef struct Search
 	BoundedCandidate promising[EARLY_SCORES_PER_ROUND];
 	int			npromising;
 
+	/* the rows found that may still rank, once collected (update_pending) */
+	BoundedCandidate *pending;
+	int64		npending;
+
 	/* counters, for the DEBUG2 line */
 	int64		entries_read;
 	int64		rows_scored;
@@ -395,15 +403,13 @@ may_rank(const Search *search, double bound)
  * The bound of a found row, given remaining, the share of |q|^2 in the
  * lists not read yet: the smaller of Cauchy-Schwarz over every feature it
  * may share and the file header's formula (both hold; where a feature's
- * level says little, the first is the tighter).  mass is kept in float4,
- * so it is taken 1e-6 larger than stored.
+ * level says little, the first is the tighter).
  */
 static double
 candidate_bound(const Candidate *candidate, double remaining)
 {
-	double		rest = 1.0 - (double) candidate->low;
-	double		whole = (double) candidate->mass * (1.0 + LEVEL_SLACK) + remaining;
-	double		by_level = candidate->known + sqrt(whole * Max(rest, 0.0));
+	double		rest = 1.0 - candidate->low;
+	double		by_level = candidate->known + sqrt((candidate->mass + remaining) * Max(rest, 0.0));
 	double		cauchy_schwarz = sqrt(candidate->shared + remaining);
 
 	return Min(by_level, cauchy_schwarz);
@@ -535,7 +541,7 @@ candidate_page(Search *search, BlockNumber block, OffsetNumber max_offset)
 
 	if (block >= search->npages)
 	{
-		/* a page added since the directory was sized (not visible anyway) */
+		/* a page added since the directory was sized (rows newer than ours) */
 		BlockNumber npages = Max(block + 1, search->npages * 2);
 
 		search->pages = repalloc_huge(search->pages, sizeof(CandidatePage *) * (Size) npages);
@@ -685,7 +691,7 @@ static void
 add_whole(Candidate *candidate, const TargetFeature *feature, int level)
 {
 	candidate->shared += feature->w;
-	candidate->mass += (float4) feature->w;
+	candidate->mass += feature->w;
 }
 
 /* a row with the feature at this level */
@@ -698,8 +704,7 @@ add_at_level(Candidate *candidate, const TargetFeature *feature, int level)
 	candidate->shared += feature->w;
 	/* a row's entries are positive: the target's sign decides which edge */
 	candidate->known += feature->q * (feature->q >= 0.0 ? hi : lo);
-	/* rounded down, so that the square root above stays an upper bound */
-	candidate->low += (float4) (lo * lo * (1.0 - LEVEL_SLACK));
+	candidate->low += lo * lo;
 }
 
 /* Read the list of one feature, whole or level by level. */
@@ -874,27 +879,59 @@ score_promising(Search *search, double remaining)
 }
 
 /*
- * Would reading the next list (share w, about list_rows entries) save
- * more than it costs?  It lowers the bound of every row without that
- * feature; count the unscored rows that would then be pruned.
+ * The rows found and not scored that may still rank, given remaining:
+ * collected by one walk over all rows found the first time (once the rows
+ * not found yet can no longer rank), then only filtered, since a row found
+ * later cannot rank (its bound is at most that of the rows not found) and
+ * no bound grows.  Slots are looked up again each time: a page's slots
+ * move when it grows.
  */
-static bool
-next_list_pays(Search *search, double remaining, double w, double list_rows,
-			   double table_rows)
+static void
+update_pending(Search *search, double remaining)
 {
-	CandidateWalk walk;
-	CandidateRef ref;
-	double		pruned = 0.0;
-	double		without = 1.0 - Min(1.0, list_rows / Max(table_rows, 1.0));
+	int64		kept = 0;
+	int64		i;
 
-	start_walk(&walk);
-	while (next_unscored(search, &walk, &ref))
+	if (search->pending == NULL)
 	{
-		if (may_rank(search, candidate_bound(ref.candidate, remaining)) &&
-			!may_rank(search, candidate_bound(ref.candidate, Max(remaining - w, 0.0))))
-			pruned += 1.0;
+		CandidateWalk walk;
+		CandidateRef ref;
+		int64		size = 1024;
+
+		search->pending = palloc_extended(sizeof(BoundedCandidate) * size, MCXT_ALLOC_HUGE);
+		start_walk(&walk);
+		while (next_unscored(search, &walk, &ref))
+		{
+			double		bound = candidate_bound(ref.candidate, remaining);
+
+			if (!may_rank(search, bound))
+				continue;
+			if (kept == size)
+			{
+				size *= 2;
+				search->pending = repalloc_huge(search->pending, sizeof(BoundedCandidate) * size);
+			}
+			search->pending[kept].bound = bound;
+			search->pending[kept].ref = ref;
+			kept++;
+		}
+		search->npending = kept;
+		return;
 	}
-	return pruned * without * SCORE_COST_IN_ENTRIES > list_rows;
+	for (i = 0; i < search->npending; i++)
+	{
+		BoundedCandidate *p = &search->pending[i];
+		Candidate  *candidate = &search->pages[p->ref.block]->rows[p->ref.offset - 1];
+
+		if (candidate->scored)
+			continue;
+		p->bound = candidate_bound(candidate, remaining);
+		if (!may_rank(search, p->bound))
+			continue;
+		p->ref.candidate = candidate;
+		search->pending[kept++] = *p;
+	}
+	search->npending = kept;
 }
 
 /*
@@ -913,15 +950,17 @@ search_index(Search *search)
 	double		total = 0.0;
 	double		table_rows;
 	double		unknown_rows;
-	BoundedCandidate *pending;
-	int64		npending = 0;
-	CandidateWalk walk;
-	CandidateRef ref;
+	double		pruned_whole = 1.0; /* the share of the pending rows the last */
+	double		pruned_by_level = 1.0;	/* list of each kind pruned */
+	double	   *share = NULL;
+	int64		pending_before = -1;
 	int			pos;
 	int64		i;
 
 	for (i = 0; i < n; i++)
 		total += (double) values[i] * values[i];
+	if (total == 0.0)
+		return true;			/* cosine_similarity() is 0 with every row */
 	for (i = 0; i < n; i++)
 	{
 		features[i].index = q->indexes[i];
@@ -946,18 +985,33 @@ search_index(Search *search)
 		double		remaining = suffix[pos];
 
 		CHECK_FOR_INTERRUPTS();
-		/* rows not found yet are bounded by sqrt(remaining) */
+		/*
+		 * Rows not found yet are bounded by sqrt(remaining).  Once they
+		 * cannot rank, another list is read only if the rows it is likely
+		 * to prune (they need not be scored) are worth more than reading
+		 * it: the share of the pending rows the last list of its kind
+		 * pruned (at first, all of them).
+		 */
 		if (!may_rank(search, sqrt(remaining)))
 		{
 			double		list_rows = features[pos].estimate >= 0 ? features[pos].estimate : unknown_rows;
 
-			if (!next_list_pays(search, remaining, features[pos].w, list_rows, table_rows))
+			update_pending(search, remaining);
+			share = features[pos].by_level ? &pruned_by_level : &pruned_whole;
+			if ((double) search->npending * *share * SCORE_COST_IN_ENTRIES <= list_rows)
 				break;
+			pending_before = search->npending;
 		}
 		read_feature_list(search, &features[pos]);
 		if (search->abandoned)
 			return false;
 		remaining = suffix[pos + 1];
+		if (pending_before > 0)
+		{
+			update_pending(search, remaining);
+			*share = (double) (pending_before - search->npending) / (double) pending_before;
+			pending_before = -1;
+		}
 		elog(DEBUG3, "similar: list %d (estimate %.0f%s, w %.4f): %lld entries so far, %llu rows found, %lld scored, unseen bound %.4f, k-th best %.4f",
 			 pos, features[pos].estimate, features[pos].by_level ? ", by level" : "", features[pos].w,
 			 (long long) search->entries_read, (unsigned long long) search->members,
@@ -970,31 +1024,14 @@ search_index(Search *search)
 	}
 
 	/* then every row found that may still rank, highest bound first */
+	update_pending(search, suffix[pos]);
+	qsort(search->pending, search->npending, sizeof(BoundedCandidate), bounded_candidate_cmp);
+	for (i = 0; i < search->npending; i++)
 	{
-		double		remaining = suffix[pos];
-
-		pending = palloc_extended(sizeof(BoundedCandidate) * Max(search->members, 1),
-								  MCXT_ALLOC_HUGE);
-		start_walk(&walk);
-		while (next_unscored(search, &walk, &ref))
-		{
-			double		bound = candidate_bound(ref.candidate, remaining);
-
-			if (may_rank(search, bound))
-			{
-				pending[npending].bound = bound;
-				pending[npending].ref = ref;
-				npending++;
-			}
-		}
-		qsort(pending, npending, sizeof(BoundedCandidate), bounded_candidate_cmp);
-		for (i = 0; i < npending; i++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			if (!may_rank(search, pending[i].bound))
-				break;			/* sorted by bound: no later one may either */
-			score_row(search, &pending[i].ref);
-		}
+		CHECK_FOR_INTERRUPTS();
+		if (!may_rank(search, search->pending[i].bound))
+			break;				/* sorted by bound: no later one may either */
+		score_row(search, &search->pending[i].ref);
 	}
 	elog(DEBUG1, "similar: through " SIMILAR_INDEX_NAME);
 	elog(DEBUG2, "similar: %d of %d feature lists read (%d index scans), %lld index entries, %llu rows found, %lld scored",
