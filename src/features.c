@@ -728,7 +728,6 @@ pglearn_feature_names(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Tuplestorestate *tupstore;
 	MemoryContext caller_context = CurrentMemoryContext;
-	MemoryContext per_query_context;
 	MemoryContext work_context;
 	MemoryContext row_context;
 	TokenTable	table;
@@ -738,25 +737,9 @@ pglearn_feature_names(PG_FUNCTION_ARGS)
 	uint32		n = 0;
 	uint32		i;
 
-	/* the classic materialize-mode set-returning function set-up */
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("materialize mode required, but it is not allowed in this context")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
-	per_query_context = rsinfo->econtext->ecxt_per_query_memory;
-	MemoryContextSwitchTo(per_query_context);
-	tupdesc = CreateTupleDescCopy(tupdesc);
-	tupstore = tuplestore_begin_heap(true, false, work_mem);
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = tupstore;
-	rsinfo->setDesc = tupdesc;
+	InitMaterializedSRF(fcinfo, 0);
+	tupstore = rsinfo->setResult;
+	tupdesc = rsinfo->setDesc;
 
 	work_context = AllocSetContextCreate(caller_context,
 										 "pglearn feature_names",
