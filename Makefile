@@ -42,16 +42,24 @@ PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The pglearn command (crawler/) is built and installed with the extension.
+# The pglearn command (crawler/) is built, installed and uninstalled with the
+# extension, with the version of the control file (crawler/version.h), and
+# linked into /usr/local/bin when that is writable (crawler/Makefile, LINKDIR).
+PGLEARN_VERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(srcdir)/pglearn.control)
+CRAWLER_MAKE = $(MAKE) -C crawler PG_CONFIG=$(PG_CONFIG) PGLEARN_VERSION=$(PGLEARN_VERSION)
+
 all: crawler-all
 install: crawler-install
+uninstall: crawler-uninstall
 clean: crawler-clean
 
-.PHONY: crawler-all crawler-install crawler-clean
+.PHONY: crawler-all crawler-install crawler-uninstall crawler-clean
 crawler-all:
-	$(MAKE) -C crawler PG_CONFIG=$(PG_CONFIG)
+	$(CRAWLER_MAKE)
 crawler-install:
-	$(MAKE) -C crawler install PG_CONFIG=$(PG_CONFIG)
+	$(CRAWLER_MAKE) install
+crawler-uninstall:
+	$(CRAWLER_MAKE) uninstall
 crawler-clean:
 	$(MAKE) -C crawler clean
 

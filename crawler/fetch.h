@@ -11,8 +11,9 @@
 #include <curl/curl.h>
 
 #include "address.h"
+#include "version.h"
 
-#define PGLEARN_USER_AGENT "pglearn-crawler/0.1"
+#define PGLEARN_USER_AGENT "pglearn-crawler/" PGLEARN_VERSION
 
 typedef struct FetchOptions
 {

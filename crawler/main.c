@@ -15,6 +15,7 @@
 #include "feed.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,8 +29,6 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlversion.h>
-
-#define PGLEARN_VERSION "0.1"
 
 static void
 on_signal(int sig)
