@@ -2,8 +2,12 @@
  * check.c: `pglearn check`, one line in monitoring-plugin format
  * ("PGLEARN OK - ... | perfdata") and exit 0 OK, 1 WARNING, 2 CRITICAL,
  * 3 UNKNOWN (bad options).  Checks: the database answers, the extension is
- * installed, age of the newest good fetch, share of failed fetches in the
- * last day, and Redis answers PING when pglearn.redis_url is set.
+ * installed (and is this command's version, else WARNING), age of the
+ * newest good fetch, share of failed fetches in the last day, and Redis
+ * answers PING when pglearn.redis_url is set.  A server in recovery is
+ * reported as "standby" with its replay lag as perfdata, since its data are
+ * only as fresh as the replay.  A state other than OK names the option whose
+ * threshold tripped, so the line says what to change or look at.
  *
  * Redis is checked by the server, with pglearn.redis_status(): the very
  * code publish() connects with (URL, password file, timeouts), so check
@@ -14,6 +18,7 @@
  */
 #include "check.h"
 #include "util.h"
+#include "version.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -98,6 +103,63 @@ finish(Report *r)
 	buf_free(&r->text);
 	buf_free(&r->perf);
 	return r->state;
+}
+
+/*
+ * The age in hours with enough digits that a small threshold is visible:
+ * "0.0 h" next to "over --age-warning 0.001 h" would look like a bug.
+ * Writes into buf (at least 32 bytes) and returns it.
+ */
+static const char *
+format_hours(double seconds, char *buf)
+{
+	double		h = seconds / 3600;
+
+	if (h >= 0.1)
+		snprintf(buf, 32, "%.1f h", h);
+	else
+		snprintf(buf, 32, "%.0f s", seconds);
+	return buf;
+}
+
+/*
+ * A server in recovery (a hot standby, or one restoring from an archive)
+ * answers the checks from replayed data: say so, with the replay lag (the
+ * age of the last replayed transaction; empty until one has been replayed)
+ * as perfdata.  The lag itself is not judged: an idle primary makes it grow
+ * without anything being wrong.
+ */
+static void
+check_recovery(PGconn *conn, Report *r)
+{
+	PGresult   *res;
+
+	res = PQexec(conn,
+				 "SELECT pg_catalog.pg_is_in_recovery(),"
+				 " extract(epoch FROM pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.pg_last_xact_replay_timestamp())");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+	{
+		char		line[128];
+
+		if (PQgetisnull(res, 0, 1))
+		{
+			report_add(r, STATE_OK, "standby (nothing replayed yet)");
+			buf_appends(&r->perf, " standby=1 replay_lag=U");
+		}
+		else
+		{
+			double		lag = atof(PQgetvalue(res, 0, 1));
+
+			snprintf(line, sizeof(line), "standby, replay lag %.1f s", lag);
+			report_add(r, STATE_OK, line);
+			snprintf(line, sizeof(line), " standby=1 replay_lag=%.3fs", lag);
+			buf_appends(&r->perf, line);
+		}
+	}
+	else if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		buf_appends(&r->perf, " standby=0");
+	PQclear(res);
 }
 
 /*
@@ -259,9 +321,22 @@ check_main(int argc, char **argv)
 		PQfinish(conn);
 		return finish(&r);
 	}
-	snprintf(line, sizeof(line), "pglearn %s", PQgetvalue(res, 0, 0));
-	report_add(&r, STATE_OK, line);
+	if (strcmp(PQgetvalue(res, 0, 0), PGLEARN_VERSION) == 0)
+	{
+		snprintf(line, sizeof(line), "pglearn %s", PQgetvalue(res, 0, 0));
+		report_add(&r, STATE_OK, line);
+	}
+	else
+	{
+		/* an older extension lacks what this command calls (redis_status()) */
+		snprintf(line, sizeof(line),
+				 "extension pglearn %s but this command is %s (ALTER EXTENSION pglearn UPDATE, or install the matching command)",
+				 PQgetvalue(res, 0, 0), PGLEARN_VERSION);
+		report_add(&r, STATE_WARNING, line);
+	}
 	PQclear(res);
+
+	check_recovery(conn, &r);
 
 	res = PQexec(conn,
 				 "SELECT count(*),"
@@ -291,6 +366,7 @@ check_main(int argc, char **argv)
 		double		pct = recent > 0 ? 100.0 * recent_failed / recent : 0;
 		int			state;
 		char		perf[256];
+		char		hours[32];
 
 		snprintf(line, sizeof(line), "%ld examples", examples);
 		report_add(&r, STATE_OK, line);
@@ -303,7 +379,12 @@ check_main(int argc, char **argv)
 		{
 			state = age > a.age_critical_h * 3600 ? STATE_CRITICAL :
 				age > a.age_warning_h * 3600 ? STATE_WARNING : STATE_OK;
-			snprintf(line, sizeof(line), "newest fetch %.1f h ago", age / 3600);
+			if (state == STATE_OK)
+				snprintf(line, sizeof(line), "newest fetch %s ago", format_hours(age, hours));
+			else
+				snprintf(line, sizeof(line), "newest fetch %s ago (over --age-%s %g h)",
+						 format_hours(age, hours), state == STATE_CRITICAL ? "critical" : "warning",
+						 state == STATE_CRITICAL ? a.age_critical_h : a.age_warning_h);
 			report_add(&r, state, line);
 			snprintf(perf, sizeof(perf), " fetch_age=%.0fs;%.0f;%.0f", age,
 					 a.age_warning_h * 3600, a.age_critical_h * 3600);
@@ -312,7 +393,12 @@ check_main(int argc, char **argv)
 
 		state = pct > a.failed_critical_pct ? STATE_CRITICAL :
 			pct > a.failed_warning_pct ? STATE_WARNING : STATE_OK;
-		snprintf(line, sizeof(line), "%.1f%% of %ld fetches in the last day failed", pct, recent);
+		if (state == STATE_OK)
+			snprintf(line, sizeof(line), "%.1f%% of %ld fetches in the last day failed", pct, recent);
+		else
+			snprintf(line, sizeof(line), "%.1f%% of %ld fetches in the last day failed (over --failed-%s %g%%)",
+					 pct, recent, state == STATE_CRITICAL ? "critical" : "warning",
+					 state == STATE_CRITICAL ? a.failed_critical_pct : a.failed_warning_pct);
 		report_add(&r, state, line);
 		snprintf(perf, sizeof(perf), " failed=%.1f%%;%g;%g fetches_1d=%ld",
 				 pct, a.failed_warning_pct, a.failed_critical_pct, recent);

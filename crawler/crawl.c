@@ -621,6 +621,18 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 				secs > 0 ? cs.done / secs : 0.0,
 				interrupted && !cs.fatal ? ", interrupted" : "");
 
+	/*
+	 * Exit 2 when nothing could be stored although there was something to
+	 * store: every write refused (permission denied, a trigger or policy
+	 * refusing every row) is a database error, not a few failed pages.
+	 */
+	if (!cs.fatal && store->written == 0 && store->rejected > 0)
+	{
+		fprintf(stderr, "pglearn %s: the database refused every write (%zu rows); nothing was stored\n",
+				cfg->command, store->rejected);
+		cs.fatal = true;
+	}
+
 	if (cs.fatal)
 		status = EXIT_USAGE;
 	else if (cs.failed || invalid || feed_failed || store->rejected || interrupted ||

@@ -194,10 +194,14 @@ store_close(Store *s)
 	s->conn = NULL;
 }
 
-/* write one row with the prepared upserts; false with the error in conn */
+/*
+ * Write one row with the prepared upserts; false with the error in
+ * s->conn and its SQLSTATE in s->sqlstate.
+ */
 static bool
-write_row(PGconn *conn, const StoreRow *r)
+write_row(Store *s, const StoreRow *r)
 {
+	PGconn	   *conn = s->conn;
 	char		status[24];
 	const char *status_param = NULL;
 	PGresult   *res;
@@ -225,6 +229,13 @@ write_row(PGconn *conn, const StoreRow *r)
 		res = PQexecPrepared(conn, "upsert_fail", 3, params, NULL, NULL, 0);
 	}
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+	{
+		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", sqlstate ? sqlstate : "");
+		snprintf(s->error, sizeof(s->error), "%s", PQerrorMessage(conn));
+	}
 	PQclear(res);
 	return ok;
 }
@@ -235,8 +246,9 @@ write_batch(Store *s)
 {
 	bool		ok = exec_simple(s->conn, "BEGIN");
 
+	s->sqlstate[0] = '\0';
 	for (size_t i = 0; ok && i < s->nrows; i++)
-		if (!write_row(s->conn, &s->rows[i]))
+		if (!write_row(s, &s->rows[i]))
 			ok = false;
 	if (ok && exec_simple(s->conn, "COMMIT"))
 		return true;
@@ -285,9 +297,21 @@ store_flush(Store *s)
 					PQerrorMessage(s->conn));
 			return -1;
 		}
+
+		/*
+		 * A read-only server (a standby, default_transaction_read_only)
+		 * refuses every row alike, now and for the rest of the crawl: stop
+		 * rather than fetch pages that cannot be stored.
+		 */
+		if (strcmp(s->sqlstate, "25006") == 0)
+		{
+			fprintf(stderr, "pglearn: giving up, the database is read-only (a standby? connect to the primary,"
+					" e.g. with target_session_attrs=read-write): %s", s->error);
+			return -1;
+		}
 		for (size_t i = 0; i < s->nrows; i++)
 		{
-			if (write_row(s->conn, &s->rows[i]))
+			if (write_row(s, &s->rows[i]))
 				s->written++;
 			else
 			{

@@ -33,6 +33,8 @@ typedef struct Store
 	size_t		nrows;
 	size_t		written;		/* rows committed */
 	size_t		rejected;		/* rows the database refused one by one */
+	char		sqlstate[6];	/* of the last failed write, "" if none */
+	char		error[256];		/* its message (a ROLLBACK clears the connection's) */
 } Store;
 
 /*

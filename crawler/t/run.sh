@@ -118,7 +118,11 @@ col() { q "SELECT $1 FROM pglearn.examples WHERE url = '$B$2'"; }
 hits() { curl -s "$B/_hits?path=$1"; }
 
 # ---- command line ----
-pg --version;                     like "$out" "^pglearn 0\.1 " "--version"
+# one version: pglearn.control's default_version, through the build
+VERSION=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$root/pglearn.control")
+like "$VERSION" "^[0-9]+\.[0-9]+" "pglearn.control has a default_version ($VERSION)"
+pg --version;                     like "$out" "^pglearn ${VERSION//./\\.} \(libcurl " "--version is the control file's default_version"
+pg crawl --help;                  like "$out" "default \"pglearn-crawler/${VERSION//./\\.}\"" "crawl --help shows that version in the User-Agent"
 pg --help;                        is "$rc" 0 "--help exits 0"
 pg crawl --help;                  like "$out" "--pending" "crawl --help lists options"
 like "$out" "--allow-cidr=CIDR.*--allow-private.*only public addresses" "crawl --help documents the address options"
@@ -164,7 +168,8 @@ is "$(col "coalesce(title,'-') || '|' || body" /plain.txt)" "-|plain text file" 
 pg crawl $FAST "$B/utf16.html" "$B/base/page.html"
 is "$(col title /utf16.html)" "UTF-16 ページ" "UTF-16LE from its byte order mark"
 is "$(col "concat_ws('|', og_image, favicon, final_url)" /base/page.html)" "$B/sub/img.png|http://127.0.0.1:9/fav.ico|$B/sub/c.html" "<base href> and scheme-relative URLs resolved"
-like "$(curl -s "$B/_last")" "^pglearn-crawler/0\.1\|.*gzip" "User-Agent and Accept-Encoding sent"
+is "$(curl -s "$B/_last" | cut -d'|' -f1)" "pglearn-crawler/$VERSION" "User-Agent sent is pglearn-crawler/ + the control file's version"
+like "$(curl -s "$B/_last")" "^pglearn-crawler/[^|]*\|.*gzip" "Accept-Encoding sent"
 pg crawl $FAST --max-body 1M --max-text 1000 "$B/big?text"
 is "$(col "length(body)" '/big?text')" 1000 "--max-text caps the body text"
 
@@ -475,11 +480,55 @@ if command -v script >/dev/null; then
 	like "$(tr '\r' '\n' < "$tmp/tty")" "120/120 done, 0 failed, [0-9.]+ pages/s" "progress (done/total, failures, pages/s) on a terminal"
 fi
 
+# ---- the database refuses every write: exit 2, not "some failed" ----
+if [ "$extension" = 1 ]; then
+	# a read-only server (what a standby is; t/006_operations.pl has a real one)
+	PGOPTIONS="-c default_transaction_read_only=on" pg crawl $FAST "$B/page/ro1" "$B/page/ro2"
+	is "$rc" 2 "crawl against a read-only database exits 2"
+	like "$err" "giving up, the database is read-only .*target_session_attrs=read-write.*read-only transaction" "and says the database is read-only"
+	is "$(col title /page/ro1)" "" "nothing stored"
+	# a role that may read the table but not write it
+	psql -X -q -c "CREATE ROLE crawler_ro_$$ LOGIN" -c "GRANT USAGE ON SCHEMA pglearn TO crawler_ro_$$" \
+		-c "GRANT SELECT ON ALL TABLES IN SCHEMA pglearn TO crawler_ro_$$" >/dev/null
+	PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/perm1" "$B/page/perm2"
+	is "$rc" 2 "crawl as a role without INSERT exits 2"
+	like "$err" "permission denied for table examples.*the database refused every write \(2 rows\); nothing was stored" "and says every write was refused"
+	# a policy that refuses some rows only: some stored, exit 1
+	psql -X -q -c "GRANT INSERT, UPDATE ON pglearn.examples TO crawler_ro_$$" \
+		-c "GRANT USAGE ON SEQUENCE pglearn.examples_id_seq TO crawler_ro_$$" \
+		-c "CREATE POLICY crawler_ro_read ON pglearn.examples FOR SELECT USING (true)" \
+		-c "CREATE POLICY crawler_ro_update ON pglearn.examples FOR UPDATE USING (true)" \
+		-c "CREATE POLICY crawler_ro_$$ ON pglearn.examples FOR INSERT WITH CHECK (url NOT LIKE '%/page/denied%')" \
+		-c "ALTER TABLE pglearn.examples ENABLE ROW LEVEL SECURITY" >/dev/null
+	PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/rls1" "$B/page/denied1"
+	is "$rc|$(col title /page/rls1)|$(col title /page/denied1)" "1|Page rls1|" "a row refused among stored ones: exit 1, the others stored"
+	[ "$rc" = 1 ] || echo "$err" | sed 's/^/#   /'
+	psql -X -q -c "ALTER TABLE pglearn.examples DISABLE ROW LEVEL SECURITY" -c "DROP POLICY crawler_ro_read ON pglearn.examples" \
+		-c "DROP POLICY crawler_ro_update ON pglearn.examples" \
+		-c "DROP POLICY crawler_ro_$$ ON pglearn.examples" -c "DROP OWNED BY crawler_ro_$$" -c "DROP ROLE crawler_ro_$$" >/dev/null
+fi
+
 # ---- check ----
 if [ "$extension" = 1 ]; then
 	pg check
-	like "$out" "^PGLEARN (OK|WARNING) - pglearn " "check reports the extension"
-	like "$out" "\| examples=[0-9]+ fetch_age=[0-9]+s;" "check perfdata"
+	like "$out" "^PGLEARN (OK|WARNING) - pglearn ${VERSION//./\\.}, " "check reports the extension's version, which is the command's"
+	like "$out" "\| standby=0 examples=[0-9]+ fetch_age=[0-9]+s;" "check perfdata (a primary: standby=0)"
+	# every fetch an hour and a half older, so the age thresholds below are
+	# far from the clock
+	q "UPDATE pglearn.examples SET fetched_at = fetched_at - interval '90 minutes'" >/dev/null
+	pg check --age-warning 1 --failed-warning 100
+	like "$rc|$out" "^1\|PGLEARN WARNING - .*newest fetch 1\.5 h ago \(over --age-warning 1 h\)" "check names the age threshold that tripped"
+	pg check --age-warning 0.01 --age-critical 1.25 --failed-warning 100
+	like "$rc|$out" "^2\|PGLEARN CRITICAL - .*newest fetch 1\.5 h ago \(over --age-critical 1\.25 h\)" "... and the critical one"
+	pg check --age-warning 2 --failed-warning 100
+	like "$rc|$out" "^0\|PGLEARN OK - .*newest fetch 1\.5 h ago, " "under the thresholds: OK, no threshold named"
+	pg check --failed-warning 0 --failed-critical 100
+	like "$rc|$out" "^1\|PGLEARN WARNING - .*% of [0-9]+ fetches in the last day failed \(over --failed-warning 0%\)" "check names the failed-share threshold that tripped"
+	is "$(echo "$out" | grep -c 'over --age')" 0 "... and no threshold that did not"
+	psql -X -q -c "UPDATE pg_extension SET extversion = '0.0' WHERE extname = 'pglearn'" >/dev/null
+	pg check
+	like "$rc|$out" "^1\|PGLEARN WARNING - extension pglearn 0\.0 but this command is ${VERSION//./\\.} \(ALTER EXTENSION pglearn UPDATE" "an extension of another version than the command is a WARNING"
+	psql -X -q -c "UPDATE pg_extension SET extversion = '$VERSION' WHERE extname = 'pglearn'" >/dev/null
 	psql -X -q -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:$REDIS_PORT/0'"
 	pg check
 	like "$out" "redis ok.*redis=1" "check pings Redis"
