@@ -10,8 +10,10 @@
 # SpamAssassin corpus (t/accuracy.sh), memory (t/memory.sh), pg_regress and
 # isolation against an assert-enabled PostgreSQL built from source
 # (t/cassert.sh), publishing to a real Redis (t/redis/run.sh), README's
-# roles recipe and what each role may do (t/roles/run.sh), and the
-# crawler's tests (crawler/t).
+# roles recipe and what each role may do (t/roles/run.sh), the
+# crawler's tests (crawler/t), README's install and Redis set-up steps in a
+# new shell and session (t/setup), and README's pg_cron and cron(8) recipes
+# on a cluster set up like Debian's (t/cron, in the background).
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Run it as root on a new machine (it installs its Debian packages); as an
 # ordinary user it needs the packages already and write access to the
@@ -70,12 +72,10 @@ else
 fi
 count "$p" "$f" "unit"
 
-# suites that print their own "N passed, N failed" line
-run_suite() {					# run_suite NAME COMMAND...
-	local name=$1 log=/tmp/pglearn-$1.log
-	shift
-	"$@" >"$log" 2>&1
-	local status=$?
+# suites that print their own "N passed, N failed" line (", N skipped" when
+# they could not run)
+tally() {						# tally NAME STATUS: count the suite's log
+	local name=$1 status=$2 log=/tmp/pglearn-$1.log
 	cat "$log"
 	local line
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
@@ -87,8 +87,34 @@ run_suite() {					# run_suite NAME COMMAND...
 	f=${line#*passed, }
 	f=${f%% failed*}
 	[ "$status" != 0 ] && [ "$f" = 0 ] && f=1
+	case "$line" in *skipped*) name="$name (skipped: ${line#*failed, })" ;; esac
 	count "$p" "$f" "$name"
 }
+run_suite() {					# run_suite NAME COMMAND...
+	local name=$1
+	shift
+	"$@" >"/tmp/pglearn-$name.log" 2>&1
+	tally "$name" $?
+}
+# Suites that mostly wait (on pg_cron's minute) run in the background beside
+# the others and are counted at the end.
+declare -A background=()
+start_suite() {					# start_suite NAME COMMAND...
+	local name=$1
+	shift
+	"$@" >"/tmp/pglearn-$name.log" 2>&1 &
+	background[$name]=$!
+}
+collect_suites() {
+	local name status
+	for name in "${!background[@]}"; do
+		wait "${background[$name]}"
+		status=$?
+		tally "$name" "$status"
+	done
+}
+
+start_suite cron bash t/cron/run.sh
 
 run_suite tap bash t/tap.sh
 run_suite fuzz bash t/fuzz/run.sh
@@ -101,6 +127,8 @@ run_suite cassert bash t/cassert.sh
 run_suite redis bash t/redis/run.sh
 run_suite roles bash t/roles/run.sh
 run_suite crawler bash crawler/t/run.sh
+run_suite setup bash t/setup/run.sh
+collect_suites
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

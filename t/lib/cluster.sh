@@ -14,7 +14,7 @@ CLUSTER_OS_USER=${CLUSTER_OS_USER:-pglearn_cluster}
 # Install the Debian packages we need, when we are allowed to.
 install_packages() {
 	local packages="postgresql-15 postgresql-server-dev-15 libpq-dev libcurl4-openssl-dev
-		libxml2-dev libhiredis-dev redis-server liblinear-tools libipc-run-perl make gcc clang libclang-rt-14-dev python3 curl
+		libxml2-dev libhiredis-dev redis-server postgresql-15-cron liblinear-tools libipc-run-perl make gcc clang libclang-rt-14-dev python3 curl
 		ca-certificates"
 	local missing=""
 	for p in $packages; do
