@@ -12,8 +12,10 @@
 # (t/cassert.sh), publishing to a real Redis (t/redis/run.sh), README's
 # roles recipe and what each role may do (t/roles/run.sh), the
 # crawler's tests (crawler/t), README's install and Redis set-up steps in a
-# new shell and session (t/setup), and README's pg_cron and cron(8) recipes
-# on a cluster set up like Debian's (t/cron, in the background).
+# new shell and session (t/setup), README's "Operations" (t/ops: dump,
+# archive, base backup and restore, a standby, failover mid-crawl, check),
+# and README's pg_cron and cron(8) recipes on a cluster set up like Debian's
+# (t/cron, in the background).
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Run it as root on a new machine (it installs its Debian packages); as an
 # ordinary user it needs the packages already and write access to the
@@ -128,6 +130,7 @@ run_suite redis bash t/redis/run.sh
 run_suite roles bash t/roles/run.sh
 run_suite crawler bash crawler/t/run.sh
 run_suite setup bash t/setup/run.sh
+run_suite ops bash t/ops/run.sh
 collect_suites
 
 echo "$passed passed, $failed failed"
