@@ -17,7 +17,8 @@ OBJS = \
 	src/evaluate.o \
 	src/redis.o \
 	src/ranking.o \
-	src/similar.o
+	src/similar.o \
+	src/reclaim.o
 
 # publish() writes to Redis with hiredis (Debian libhiredis-dev)
 SHLIB_LINK += -lhiredis
@@ -28,7 +29,7 @@ SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pglearn.map
 # default version (pglearn.control) runs the 0.1 script and the updates.
 DATA = sql/pglearn--0.1.sql sql/pglearn--0.1--0.2.sql sql/pglearn--0.2--0.3.sql
 
-REGRESS = fvec model features train classify evaluate fit active_learning recommend reports security limits ranking similar
+REGRESS = fvec model features train classify evaluate fit active_learning recommend reports security limits ranking similar reclaim
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
 # specs/publish_race.spec needs a Redis server: t/redis/run.sh runs it

@@ -227,7 +227,7 @@ $$;
 -- over newer text), and returns the ids it could not take.
 DROP FUNCTION _rescore_batch(text, int8, int4);
 CREATE FUNCTION _rescore_batch(name text, after_id int8, batch_size int4, retry int8[] DEFAULT NULL,
-							   OUT last_id int8, OUT changed int8, OUT skipped int8[])
+							   OUT last_id int8, OUT changed int8, OUT skipped int8[], OUT replaced tid[])
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp AS
 $$
@@ -240,6 +240,7 @@ BEGIN
 	END IF;
 	changed := 0;
 	skipped := '{}';
+	replaced := '{}';
 	IF cardinality(batch) IS NULL OR cardinality(batch) = 0 THEN
 		RETURN;
 	END IF;
@@ -267,12 +268,23 @@ BEGIN
 	)
 	SELECT (SELECT count(*) FROM updated),
 		   ARRAY(SELECT s.id FROM scored s
-				  WHERE NOT EXISTS (SELECT FROM updated u WHERE u.id = s.id) ORDER BY s.id)
-	  INTO changed, skipped;
+				  WHERE NOT EXISTS (SELECT FROM updated u WHERE u.id = s.id) ORDER BY s.id),
+		   ARRAY(SELECT l.locked_ctid FROM locked l JOIN updated u ON u.id = l.id)
+	  INTO changed, skipped, replaced;
 END
 $$;
 COMMENT ON FUNCTION _rescore_batch(text, int8, int4, int8[]) IS
-	'internal: rescores the next batch of examples by id (or the ids in retry) without waiting for row locks; returns the last id, how many scores changed and the ids it could not lock';
+	'internal: rescores the next batch of examples by id (or the ids in retry) without waiting for row locks; returns the last id, how many scores changed, the ids it could not lock and the row versions it replaced';
+
+-- The room a committed batch's old row versions leave, reusable by the next
+-- batch (src/reclaim.c says why refresh() needs it).  Executable by every
+-- role that may run refresh(): it changes no row, and it refuses callers
+-- without UPDATE on the table.
+CREATE FUNCTION _reclaim_pages(rel regclass, versions tid[]) RETURNS int8
+	AS 'MODULE_PATHNAME', 'pglearn_reclaim_pages'
+	LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION _reclaim_pages(regclass, tid[]) IS
+	'internal: prunes the pages of these row versions of rel and records their free space in its free space map; returns how many pages it looked at';
 
 -- Waits for one row's lock, then rescores it: for refresh(), which calls it
 -- right after a COMMIT, holding no other lock, so the wait cannot deadlock.
@@ -354,6 +366,9 @@ BEGIN
 		skipped := skipped OPERATOR(pg_catalog.||) b.skipped;
 		after_id := b.last_id;
 		COMMIT;
+		-- the versions this batch replaced are dead now: their room goes to
+		-- the next batch instead of new pages at the end of the table
+		PERFORM pglearn._reclaim_pages('pglearn.examples'::pg_catalog.regclass, b.replaced);
 	END LOOP;
 	-- rows other transactions held: one at a time, each in a transaction of
 	-- its own, waiting for the lock while holding none
