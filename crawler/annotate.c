@@ -49,6 +49,8 @@ typedef struct Annotate
 	char	   *model;			/* model name (malloc'd) */
 	const char *params;			/* fit() parameters, jsonb text */
 	bool		rescore;		/* refits also rescore examples.score */
+	long		pool;			/* candidates rescored between labels */
+	long		unlabelled;		/* candidates when the session began, less our labels */
 	long		per_host;		/* 0: no cap */
 	long		features;		/* supporting features shown; 0: none */
 	long		refit_every;	/* 0: only when the session ends */
@@ -92,6 +94,9 @@ usage_annotate(FILE *f)
 			"      --refit-every=N        refit after every N labels (default 1; 0: only at the end)\n"
 			"      --no-rescore           do not rescore pglearn.examples after a refit of the\n"
 			"                             default model (the one examples.score belongs to)\n"
+			"      --pool=N               between labels, rescore only the N articles the stored\n"
+			"                             scores rank most uncertain (default 1000); the whole\n"
+			"                             table is rescored when the session ends\n"
 			"      --per-host=N           at most N candidates per host (default: no cap)\n"
 			"      --features=K           supporting features shown (default 5; 0: none)\n"
 			"      --limit=N              stop after N labels\n"
@@ -318,6 +323,36 @@ print_metric(const char *name, const PGresult *res, int col)
 /* ---- database steps ---- */
 
 /*
+ * Rescores the candidates the next articles come from: the a->pool
+ * articles the stored scores rank most uncertain (pglearn.rescore_candidates).
+ * A full rescore reads every row (minutes at a million rows); between two
+ * key presses this keeps the ranking current where it matters, and the
+ * session's last refit rescores the whole table.
+ */
+static bool
+rescore_pool(Annotate *a)
+{
+	char		pool[24];
+	char		per_host[24];
+	const char *params[3] = {a->model, pool, NULL};
+	PGresult   *res;
+
+	snprintf(pool, sizeof(pool), "%ld", a->pool);
+	if (a->per_host > 0)
+	{
+		snprintf(per_host, sizeof(per_host), "%ld", a->per_host);
+		params[2] = per_host;
+	}
+	res = query(a, "rescore failed",
+				"SELECT pglearn.rescore_candidates($1, $2::int4, $3::int4)", 3, params);
+	if (res == NULL)
+		return false;
+	printf(" (%s of the %ld most uncertain rescored)", PQgetvalue(res, 0, 0), a->pool);
+	PQclear(res);
+	return true;
+}
+
+/*
  * Fit the model on pglearn.examples (autocommit: the new row in
  * pglearn.models is the live model at once), rescore the stored scores when
  * they belong to this model, and print one line of cross-validated metrics.
@@ -362,7 +397,12 @@ refit(Annotate *a, bool between_labels)
 	a->fits++;
 	a->since_fit = 0;
 
-	if (a->rescore)
+	if (a->rescore && between_labels)
+	{
+		if (!rescore_pool(a))
+			return false;
+	}
+	else if (a->rescore)
 	{
 		res = query(a, "rescore failed", "SELECT pglearn.rescore($1)", 1, params);
 		if (res == NULL)
@@ -427,10 +467,7 @@ next_candidate(Annotate *a, Candidate *c)
 
 		snprintf(k, sizeof(k), "%zu", a->skipped.len + 1);
 		res = query(a, "cannot choose the next article",
-					"SELECT u.url, u.title, u.score,"
-					"       (SELECT count(*) FROM pglearn.examples e"
-					"         WHERE (e.label IS NULL OR e.label = 0) AND e.fetch_error IS NULL"
-					"           AND (e.title <> '' OR e.body <> '') AND e.score IS NOT NULL)"
+					"SELECT u.url, u.title, u.score, NULL"
 					"  FROM pglearn.uncertain(NULL, $1::int4, $2::int4) AS u"
 					" WHERE u.url <> ALL ($3::text[])"
 					" ORDER BY u.rank LIMIT 1",
@@ -459,7 +496,8 @@ next_candidate(Annotate *a, Candidate *c)
 	c->url = xstrdup(PQgetvalue(res, 0, 0));
 	c->title = PQgetisnull(res, 0, 1) ? NULL : xstrdup(PQgetvalue(res, 0, 1));
 	c->score = strtod(PQgetvalue(res, 0, 2), NULL);
-	c->left = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	/* counting every candidate again would read a million index entries */
+	c->left = a->rescore ? a->unlabelled : strtol(PQgetvalue(res, 0, 3), NULL, 10);
 	c->left_exact = !a->rescore;
 	PQclear(res);
 	return 1;
@@ -629,6 +667,8 @@ store_label(Annotate *a, const char *url, int label)
 		return false;
 	PQclear(res);
 	a->labelled++;
+	if (a->unlabelled > 0)
+		a->unlabelled--;
 	a->since_fit++;
 	if (label > 0)
 		a->positive++;
@@ -853,17 +893,26 @@ annotate_prepare(Annotate *a, const char *conninfo, const char *model)
 	{
 		/*
 		 * The articles are ranked by their stored scores (next_candidate):
-		 * bring them up to this model once, for rows inserted before it
-		 * existed or scored by an older fit.  It writes only the scores that
-		 * change, but it scores every row: at a million rows this is the
-		 * slow step of a session, not each key press.
+		 * bring the candidates up to this model, for rows inserted before it
+		 * existed or scored by an older fit.  Only the pool, not every row:
+		 * a full rescore is the session's last step.
 		 */
-		printf("rescoring with \"%s\" ... ", a->model);
+		printf("rescoring with \"%s\" ...", a->model);
 		fflush(stdout);
-		res = query(a, "rescore failed", "SELECT pglearn.rescore($1)", 1, params);
+		if (!rescore_pool(a))
+			return EXIT_USAGE;
+		printf("\n");
+	}
+	if (a->rescore)
+	{
+		/* once: the index-only count is too slow for every key press */
+		res = query(a, "cannot count the articles to label",
+					"SELECT count(*) FROM pglearn.examples e"
+					" WHERE (e.label IS NULL OR e.label = 0) AND e.fetch_error IS NULL"
+					"   AND (e.title <> '' OR e.body <> '') AND e.score IS NOT NULL", 0, NULL);
 		if (res == NULL)
 			return EXIT_USAGE;
-		printf("%s scores changed\n", PQgetvalue(res, 0, 0));
+		a->unlabelled = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
 	}
 	return -1;
@@ -877,6 +926,7 @@ annotate_main(int argc, char **argv)
 		OPT_PARAMS = 256,
 		OPT_REFIT_EVERY,
 		OPT_NO_RESCORE,
+		OPT_POOL,
 		OPT_PER_HOST,
 		OPT_FEATURES,
 		OPT_LIMIT,
@@ -888,6 +938,7 @@ annotate_main(int argc, char **argv)
 		{"params", required_argument, NULL, OPT_PARAMS},
 		{"refit-every", required_argument, NULL, OPT_REFIT_EVERY},
 		{"no-rescore", no_argument, NULL, OPT_NO_RESCORE},
+		{"pool", required_argument, NULL, OPT_POOL},
 		{"per-host", required_argument, NULL, OPT_PER_HOST},
 		{"features", required_argument, NULL, OPT_FEATURES},
 		{"limit", required_argument, NULL, OPT_LIMIT},
@@ -906,6 +957,7 @@ annotate_main(int argc, char **argv)
 	a.rescore = true;
 	a.features = 5;
 	a.refit_every = 1;
+	a.pool = 1000;
 	strlist_init(&a.skipped);
 
 	optind = 1;
@@ -931,6 +983,10 @@ annotate_main(int argc, char **argv)
 				break;
 			case OPT_NO_RESCORE:
 				a.rescore = false;
+				break;
+			case OPT_POOL:
+				if (!parse_count(optarg, 1, 1000000, &a.pool))
+					return bad_option("--pool must be 1..1000000, not \"%s\"", optarg);
 				break;
 			case OPT_PER_HOST:
 				if (!parse_count(optarg, 1, 1000000, &a.per_host))

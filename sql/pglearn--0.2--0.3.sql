@@ -256,7 +256,7 @@ BEGIN
 				OFFSET 0) x		-- classify each row once
 		 WHERE x.score IS DISTINCT FROM x.p
 	), locked AS MATERIALIZED (	-- every lock taken before the update
-		SELECT e.id, e.xmin AS locked_xmin
+		SELECT e.id, e.xmin AS locked_xmin, e.ctid AS locked_ctid
 		  FROM pglearn.examples e JOIN scored s ON s.id = e.id
 		 ORDER BY e.id
 		   FOR NO KEY UPDATE OF e SKIP LOCKED
@@ -336,6 +336,27 @@ END
 $$;
 COMMENT ON FUNCTION rescore(text, int4) IS
 	'sets examples.score of every row from the newest model of name (default pglearn.default_model), batch_size rows per statement, never waiting for row locks (rows other transactions hold are retried once, then reported); returns how many scores changed';
+
+-- The articles uncertain() would offer next, rescored: pglearn annotate
+-- calls this between labels, where a full rescore (every row) would keep
+-- the person waiting for minutes at a million rows.  The k candidates are
+-- chosen by their stored scores and rescored with the newest model of name;
+-- uncertain(NULL, ...) then ranks them by their new scores.
+CREATE FUNCTION rescore_candidates(name text DEFAULT NULL, k int4 DEFAULT 1000, per_host int4 DEFAULT 3)
+	RETURNS int8
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	model_name text := (pglearn._live_model(name)).model_name;
+BEGIN
+	PERFORM pglearn._check_k('k', k);
+	RETURN (pglearn._rescore_batch(model_name, NULL, NULL,
+								   ARRAY(SELECT u.id FROM pglearn.uncertain(NULL, k, per_host) u ORDER BY u.id))).changed;
+END
+$$;
+COMMENT ON FUNCTION rescore_candidates(text, int4, int4) IS
+	'rescores, with the newest model of name (default pglearn.default_model), the k articles uncertain(NULL, k, per_host) ranks first by their stored scores; returns how many scores changed';
 
 -- A procedure that commits cannot have a SET clause, so this body names
 -- everything in full: the functions it calls (pglearn.*, which fix their
@@ -707,6 +728,7 @@ CREATE OR REPLACE VIEW to_label AS
 REVOKE EXECUTE ON FUNCTION label(text, int4) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION fit(text, regclass, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION rescore(text, int4) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION rescore_candidates(text, int4, int4) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION _rescore_batch(text, int8, int4, int8[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION _rescore_wait(text, int8) FROM PUBLIC;
 REVOKE EXECUTE ON PROCEDURE refresh(text, jsonb, int4) FROM PUBLIC;
