@@ -153,6 +153,23 @@ SELECT (SELECT count(*) FROM (
 			FROM (SELECT pglearn.url_host(coalesce(final_url, url)) AS host, label FROM pglearn.examples) e
 		   GROUP BY GROUPING SETS ((), (host))) d) AS label_stats_differ,
 	   (SELECT array_agg(ARRAY[state, rows::text, hosts::text] ORDER BY state) FROM pglearn.crawl_status) AS crawl_status;
+-- every column of crawl_status, against a plain GROUP BY of every row
+-- (with fetch times: some rows fetched, one failing row fetched before)
+BEGIN;
+UPDATE pglearn.examples SET fetched_at = timestamptz '2026-01-01' + id * interval '1 hour'
+ WHERE id % 3 = 0 AND (fetch_error IS NULL OR id % 2 = 0);
+WITH reference AS (
+	SELECT s.state, sum(s.n)::int8 AS rows, count(s.host) AS hosts, max(s.newest) AS newest_fetch,
+		   min(s.oldest) AS oldest_fetch,
+		   (array_agg(format('%s (%s)', coalesce(s.host, '(none)'), s.n) ORDER BY s.n DESC, s.host))[1:5] AS top_hosts
+	  FROM (SELECT e.crawl_state AS state, e.host, count(*) AS n, max(e.fetched_at) AS newest, min(e.fetched_at) AS oldest
+			  FROM pglearn.examples e GROUP BY 1, 2) s
+	 GROUP BY s.state
+)
+SELECT (SELECT count(*) FROM (SELECT * FROM pglearn.crawl_status EXCEPT ALL SELECT * FROM reference) d) +
+	   (SELECT count(*) FROM (SELECT * FROM reference EXCEPT ALL SELECT * FROM pglearn.crawl_status) d) AS crawl_status_differs,
+	   (SELECT count(*) FROM pglearn.crawl_status WHERE newest_fetch IS NOT NULL) AS states_with_fetches;
+ROLLBACK;
 EXPLAIN (COSTS OFF) SELECT * FROM pglearn.to_label LIMIT 10;
 -- the streams plan their cursors for a few rows and without JIT; the
 -- session's own settings are untouched
