@@ -53,15 +53,13 @@
 #   - the queries with the server's settings (parallel query allowed).
 #   - label() in a transaction that is rolled back, so every label count
 #     keeps its labels.
-#   - pglearn annotate's key press (crawler/annotate.c): the next article,
-#     SELECT u.url, u.title, u.score, count(*) OVER () FROM
-#     pglearn.uncertain('default', NULL, NULL::int4) AS u WHERE u.url <> ALL
-#     ('{}') ORDER BY u.rank LIMIT 1 (the model name it passes, no per-host
-#     cap, nothing skipped yet), then supporting_features(that url, 5,
-#     'default'), then label(that url, 1) (rolled back).  Its default
-#     --refit-every 1 then refits: that fit (C reused, rolled back) is
-#     timed too, for information; the rescore() after it costs what the
-#     rescore part of refresh does.
+#   - pglearn annotate's key press (crawler/annotate.c, the default model,
+#     so it ranks by the stored scores): label(url, 1), then the refit of
+#     its default --refit-every 1 (fit() with the C the model chose), then
+#     rescore_candidates('default', 1000, NULL) (its --pool), then the next
+#     article, SELECT ... FROM pglearn.uncertain(NULL, 1, NULL) ... LIMIT 1,
+#     and supporting_features(that url, 5, 'default'); each write rolled
+#     back.  Reported with and without the fit.
 #   - the scoring trigger: rows/s of one INSERT ... SELECT ... ON CONFLICT
 #     (url) DO UPDATE (the crawler's upsert) of 20,000 new articles, with
 #     the refreshed model 'default' present and with pglearn.default_model
@@ -509,10 +507,15 @@ define_queries() {
 	TEARDOWN[label]="ROLLBACK;"
 	SQL[label_stats]="SELECT * FROM pglearn.label_stats"
 	SQL[crawl_status]="SELECT * FROM pglearn.crawl_status"
-	# crawler/annotate.c next_candidate(): $1 the model, $2 per_host (NULL
-	# without --per-host), $3 the URLs skipped in the session
-	SQL[ann_next]="SELECT u.url, u.title, u.score, count(*) OVER () FROM pglearn.uncertain('default', NULL, NULL::int4) AS u WHERE u.url <> ALL ('{}'::text[]) ORDER BY u.rank LIMIT 1"
+	# crawler/annotate.c next_candidate() with the stored scores (the
+	# default model, rescore on): $1 the URLs skipped + 1, $2 per_host (NULL
+	# without --per-host), $3 the URLs skipped in the session (none yet)
+	SQL[ann_next]="SELECT u.url, u.title, u.score, NULL FROM pglearn.uncertain(NULL, 1::int4, NULL::int4) AS u WHERE u.url <> ALL ('{}'::text[]) ORDER BY u.rank LIMIT 1"
 	ENDING[ann_next]='\gset ann_'
+	# rescore_pool() after each refit between labels (--pool 1000), rolled back
+	SQL[ann_pool]="SELECT pglearn.rescore_candidates('default', 1000::int4, NULL::int4)"
+	SETUP[ann_pool]="BEGIN;"
+	TEARDOWN[ann_pool]="ROLLBACK;"
 }
 # annotate's second and third statements, for the URL its first returned
 define_annotate_rest() {
@@ -522,7 +525,7 @@ define_annotate_rest() {
 	SETUP[ann_label]="BEGIN;"
 	TEARDOWN[ann_label]="ROLLBACK;"
 }
-MEASURED="uncertain to_label recommend recommend_all similar label label_stats crawl_status ann_next ann_why ann_label"
+MEASURED="uncertain to_label recommend recommend_all similar label label_stats crawl_status ann_next ann_why ann_label ann_pool"
 
 # explain PHASE KEY: EXPLAIN (ANALYZE, BUFFERS) of SQL[KEY] and, through
 # auto_explain (log_nested_statements), the plans of the statements the
@@ -665,7 +668,8 @@ run_phase() {
 	define_annotate_rest "$url"
 	measure "$phase" ann_why "$QUERY_OPTS"
 	measure "$phase" ann_label "$QUERY_OPTS"
-	# for information: the refit annotate runs after each label by default
+	measure "$phase" ann_pool "$QUERY_OPTS"
+	# the refit annotate runs after each label by default
 	SQL[ann_refit]="SELECT pglearn.fit('default', 'pglearn.examples', jsonb_build_object('C', $C_CHOSEN))"
 	SETUP[ann_refit]="BEGIN;"
 	TEARDOWN[ann_refit]="ROLLBACK;"
@@ -825,9 +829,11 @@ rows = [
     ('label', '`label(url, 1)` (rolled back)', 0.2),
     ('label_stats', '`SELECT * FROM label_stats`', 3),
     ('crawl_status', '`SELECT * FROM crawl_status`', 3),
-    ('ann_next', "annotate, next article: `SELECT u.url, u.title, u.score, count(*) OVER () FROM uncertain('default', NULL, NULL) u WHERE u.url <> ALL ('{}') ORDER BY u.rank LIMIT 1`", None),
-    ('ann_why', "annotate: `supporting_features(url, 5, 'default')` of that article", None),
-    ('ann_label', 'annotate: `label(url, 1)` of it (rolled back)', None),
+    ('ann_label', 'annotate, a key press: `label(url, 1)` (rolled back)', None),
+    ('ann_refit', "annotate: the refit after it (default `--refit-every 1`): `fit('default', …, {\"C\": the chosen C})`, rolled back", None),
+    ('ann_pool', "annotate: then `rescore_candidates('default', 1000, NULL)` (`--pool 1000`), rolled back", None),
+    ('ann_next', "annotate: the next article: `SELECT u.url, u.title, u.score, NULL FROM uncertain(NULL, 1, NULL) u WHERE u.url <> ALL ('{}') ORDER BY u.rank LIMIT 1`", None),
+    ('ann_why', "annotate: `supporting_features(url, 5, 'default')` of it", None),
 ]
 w('Bold: over the project\'s target.')
 w('')
@@ -838,19 +844,18 @@ for key, name, target in rows:
     tgt = '≤ %gx' % target if target is not None else '(none set)'
     w('| %s | %s | %s | %s | %s | %s |' % (name, tgt, secs('A', key), ratio('A', key, target),
                                             secs('B', key), ratio('B', key, target)))
-def ann_total(phase):
-    parts = [get(phase, k) for k in ('ann_next', 'ann_why', 'ann_label')]
-    if parts[0][0] == 'timeout':
-        return '> %d s (timeout)' % T, ratio(phase, 'ann_next')
+def ann_total(phase, keys):
+    parts = [get(phase, k) for k in keys]
+    if any(p[0] == 'timeout' for p in parts):
+        return '> %d s (timeout)' % T, ratio(phase, [k for k, p in zip(keys, parts) if p[0] == 'timeout'][0])
     if any(p[0] != 'ok' for p in parts):
         return 'n/a', 'n/a'
     s = sum(p[1] for p in parts)
     return fmt(s), ratio(phase, None, None, s)
-ta, tb = ann_total('A'), ann_total('B')
-w('| **annotate, one key press** (its three statements) | (none set) | %s | %s | %s | %s |' % (ta[0], ta[1], tb[0], tb[1]))
-w("| annotate's refit after each label (default `--refit-every 1`): `fit('default', …, {\"C\": the chosen C})`, rolled back; "
-  "`rescore()` follows it (≈ the rescore part of refresh below) | (for information) | %s | %s | %s | %s |"
-  % (secs('A', 'ann_refit'), ratio('A', 'ann_refit'), secs('B', 'ann_refit'), ratio('B', 'ann_refit')))
+for keys, name in ((('ann_label', 'ann_pool', 'ann_next', 'ann_why'), '**annotate, key press to the next article, without the fit** (label, rescore_candidates, next, its features)'),
+                   (('ann_label', 'ann_refit', 'ann_pool', 'ann_next', 'ann_why'), '**annotate, key press to the next article, with the refit** (all five)')):
+    ta, tb = ann_total('A', keys), ann_total('B', keys)
+    w('| %s | (none set) | %s | %s | %s | %s |' % (name, ta[0], ta[1], tb[0], tb[1]))
 w('| floor again, after the queries | | %s | %s | %s | %s |' % (secs('A', 'floor_after'), ratio('A', 'floor_after'),
                                                             secs('B', 'floor_after'), ratio('B', 'floor_after')))
 w('')
