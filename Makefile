@@ -18,7 +18,8 @@ OBJS = \
 	src/redis.o \
 	src/ranking.o \
 	src/similar.o \
-	src/reclaim.o
+	src/reclaim.o \
+	src/diversity.o
 
 # publish() writes to Redis with hiredis (Debian libhiredis-dev)
 SHLIB_LINK += -lhiredis

@@ -454,10 +454,17 @@ CREATE FUNCTION _recommend_stored(min_score float8, days int4, url_pattern text,
 COMMENT ON FUNCTION _recommend_stored(float8, int4, text, text, text, bool) IS
 	'internal: _recommend_candidates in rank order, one row per final URL, then per title, one per host if unique_by_host, one row per call so a LIMIT above it ends the walk';
 
+-- recommend()'s diversity: greedy maximal marginal relevance, in C
+CREATE FUNCTION _diverse_order(scores float8[], vectors fvec[], k int4, diverse float8) RETURNS int4[]
+	AS 'MODULE_PATHNAME', 'pglearn_diverse_order'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION _diverse_order(float8[], fvec[], int4, float8) IS
+	'internal: the 1-based positions of the min(k, n) candidates greedy maximal marginal relevance takes, in order: each the best (1 - diverse) * score - diverse * (its largest cosine with those taken)';
+
 -- recommend() takes its candidates from _recommend_stored() (the windows of
 -- 0.1 ranked every matching row first), and computes its pool of 10 k in
 -- int8 (k => 2147483647 with diverse => 0.5 failed with "integer out of
--- range").  Otherwise as in 0.1.
+-- range"), and orders them for diversity in C.  Otherwise as in 0.1.
 CREATE OR REPLACE FUNCTION recommend(list text DEFAULT 'general', k int4 DEFAULT 10, days int4 DEFAULT 2,
 						  min_score float8 DEFAULT 0.5, unique_by_host bool DEFAULT false,
 						  diverse float8 DEFAULT 0)
@@ -473,13 +480,7 @@ DECLARE
 	scores float8[];
 	vectors pglearn.fvec[];
 	chosen int4[] := '{}';
-	taken bool[];
-	nearest float8[];
 	n int4;
-	best int4;
-	best_value float8;
-	value float8;
-	i int4;
 BEGIN
 	SELECT * INTO l FROM pglearn.lists WHERE name = list;
 	IF NOT FOUND THEN
@@ -507,31 +508,12 @@ BEGIN
 	n := coalesce(array_length(ids, 1), 0);
 
 	IF diverse > 0 AND n > 0 THEN
-		-- greedy maximal marginal relevance: each step takes the candidate
-		-- with the best (1 - diverse) * score - diverse * (its largest
-		-- cosine similarity to the articles already taken)
+		-- greedy maximal marginal relevance over the candidates' title and
+		-- body features (src/diversity.c)
 		SELECT array_agg(pglearn.features(NULL, e.title, pglearn.article_text(e.description, e.body)) ORDER BY o.n)
 		  INTO vectors
 		  FROM unnest(ids) WITH ORDINALITY AS o(id, n) JOIN pglearn.examples e ON e.id = o.id;
-		taken := array_fill(false, ARRAY[n]);
-		nearest := array_fill(0::float8, ARRAY[n]);
-		WHILE coalesce(array_length(chosen, 1), 0) < least(k, n) LOOP
-			best := NULL;
-			FOR i IN 1 .. n LOOP
-				CONTINUE WHEN taken[i];
-				value := (1 - diverse) * scores[i] - diverse * nearest[i];
-				IF best IS NULL OR value > best_value THEN
-					best := i;
-					best_value := value;
-				END IF;
-			END LOOP;
-			taken[best] := true;
-			chosen := chosen || best;
-			FOR i IN 1 .. n LOOP
-				CONTINUE WHEN taken[i];
-				nearest[i] := greatest(nearest[i], pglearn.cosine_similarity(vectors[best], vectors[i]));
-			END LOOP;
-		END LOOP;
+		chosen := pglearn._diverse_order(scores, vectors, k, diverse);
 	ELSE
 		SELECT coalesce(array_agg(g), '{}') INTO chosen FROM generate_series(1, least(k, n)) g;
 	END IF;

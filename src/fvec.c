@@ -319,14 +319,16 @@ pglearn_fvec_nnz(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(v->nnz);
 }
 
-/* Cosine similarity by a merge over the two sorted index lists. */
-Datum
-pglearn_fvec_cosine(PG_FUNCTION_ARGS)
+/*
+ * Cosine similarity by a merge over the two sorted index lists; 0 when
+ * either vector is all zeros.  cosine_similarity() and recommend()'s
+ * diversity (src/diversity.c) both use it, so they agree to the bit.
+ */
+double
+fvec_cosine(const FVec *a, const FVec *b)
 {
-	FVec	   *a = PG_GETARG_FVEC_P(0);
-	FVec	   *b = PG_GETARG_FVEC_P(1);
-	float4	   *av = FVEC_VALUES(a);
-	float4	   *bv = FVEC_VALUES(b);
+	const float4 *av = FVEC_VALUES(a);
+	const float4 *bv = FVEC_VALUES(b);
 	double		dot = 0.0,
 				norm_a = 0.0,
 				norm_b = 0.0;
@@ -350,8 +352,14 @@ pglearn_fvec_cosine(PG_FUNCTION_ARGS)
 	}
 
 	if (norm_a == 0.0 || norm_b == 0.0)
-		PG_RETURN_FLOAT8(0.0);
-	PG_RETURN_FLOAT8(dot / sqrt(norm_a * norm_b));
+		return 0.0;
+	return dot / sqrt(norm_a * norm_b);
+}
+
+Datum
+pglearn_fvec_cosine(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(fvec_cosine(PG_GETARG_FVEC_P(0), PG_GETARG_FVEC_P(1)));
 }
 
 PG_FUNCTION_INFO_V1(pglearn_fvec_eq);

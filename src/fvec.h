@@ -44,6 +44,7 @@ extern FVec *fvec_allocate(int nnz);
  * dropping zeros.  The arrays are sorted in place.
  */
 extern FVec *fvec_from_pairs(int32 *indexes, float4 *values, int n);
+extern double fvec_cosine(const FVec *a, const FVec *b);
 
 /* The grow() of fvec_parse_text() in the backend: palloc, huge allowed. */
 extern void *fvec_parse_grow(void *ptr, size_t size, void *arg);
