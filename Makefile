@@ -19,7 +19,8 @@ OBJS = \
 	src/ranking.o \
 	src/similar.o \
 	src/reclaim.o \
-	src/diversity.o
+	src/diversity.o \
+	src/jsonbuild.o
 
 # publish() writes to Redis with hiredis (Debian libhiredis-dev)
 SHLIB_LINK += -lhiredis

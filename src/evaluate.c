@@ -16,14 +16,13 @@
 
 #include <math.h>
 
-#include "common/shortest_dec.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "jsonbuild.h"
 #include "pglearn.h"
 
 PG_FUNCTION_INFO_V1(pglearn_evaluate_transfn);
@@ -254,20 +253,6 @@ evaluate_roc_auc(const ScoredLabel *rows, int64 n, int64 n_pos, int64 n_neg)
 	return (rank_sum - (double) n_pos * (n_pos + 1) / 2.0) / ((double) n_pos * n_neg);
 }
 
-static void
-append_metric(StringInfo buf, const char *name, double value)
-{
-	char		number[DOUBLE_SHORTEST_DECIMAL_LEN];
-
-	if (isnan(value))
-	{
-		appendStringInfo(buf, ", \"%s\": null", name);
-		return;
-	}
-	double_to_shortest_decimal_buf(value, number);
-	appendStringInfo(buf, ", \"%s\": %s", name, number);
-}
-
 /*
  * Final: {"n", "accuracy", "precision", "recall", "f1", "roc_auc",
  * "log_loss", "confusion": {"tp", "fp", "tn", "fn"}}.  A metric whose
@@ -288,7 +273,7 @@ pglearn_evaluate_finalfn(PG_FUNCTION_ARGS)
 	double		precision,
 				recall,
 				f1;
-	StringInfoData buf;
+	JsonBuild	metrics;
 	int64		i;
 
 	if (state == NULL || state->n == 0)
@@ -324,15 +309,19 @@ pglearn_evaluate_finalfn(PG_FUNCTION_ARGS)
 	/* 2PR/(P+R) written so that it is 0, not undefined, when tp = 0 */
 	f1 = (tp + fp + fn) > 0 ? 2.0 * tp / (2.0 * tp + fp + fn) : NAN;
 
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"n\": %lld", (long long) state->n);
-	append_metric(&buf, "accuracy", (double) (tp + tn) / state->n);
-	append_metric(&buf, "precision", precision);
-	append_metric(&buf, "recall", recall);
-	append_metric(&buf, "f1", f1);
-	append_metric(&buf, "roc_auc", evaluate_roc_auc(rows, state->n, tp + fn, tn + fp));
-	append_metric(&buf, "log_loss", log_loss / state->n);
-	appendStringInfo(&buf, ", \"confusion\": {\"tp\": %lld, \"fp\": %lld, \"tn\": %lld, \"fn\": %lld}}",
-					 (long long) tp, (long long) fp, (long long) tn, (long long) fn);
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	json_build_begin(&metrics);
+	json_build_int64(&metrics, "n", state->n);
+	json_build_float8(&metrics, "accuracy", (double) (tp + tn) / state->n);
+	json_build_float8(&metrics, "precision", precision);
+	json_build_float8(&metrics, "recall", recall);
+	json_build_float8(&metrics, "f1", f1);
+	json_build_float8(&metrics, "roc_auc", evaluate_roc_auc(rows, state->n, tp + fn, tn + fp));
+	json_build_float8(&metrics, "log_loss", log_loss / state->n);
+	json_build_begin_object(&metrics, "confusion");
+	json_build_int64(&metrics, "tp", tp);
+	json_build_int64(&metrics, "fp", fp);
+	json_build_int64(&metrics, "tn", tn);
+	json_build_int64(&metrics, "fn", fn);
+	json_build_end_object(&metrics);
+	PG_RETURN_JSONB_P(json_build_finish(&metrics));
 }
