@@ -16,6 +16,9 @@ OBJS = \
 	src/classify.o \
 	src/evaluate.o \
 	src/redis.o \
+	src/redis_url.o \
+	src/redis_client.o \
+	src/redis_publish.o \
 	src/ranking.o \
 	src/similar.o \
 	src/reclaim.o \

@@ -22,6 +22,7 @@ sources_for() {
 		parsers) echo crawler/charset.c crawler/extract.c crawler/feed.c crawler/robots.c crawler/util.c ;;
 		tsv) echo crawler/add_tsv.c crawler/util.c ;;
 		address) echo crawler/address.c ;;
+		redis_url) echo src/redis_url.c ;;
 	esac
 }
 flags_for() {

@@ -160,6 +160,8 @@ sql -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:$RPORT/0'"
 out=$(sql -c "SET pglearn.redis_url = 'redis://:hunter2-pw@127.0.0.1:notaport/0'")
 like "$out" 'invalid value for parameter "pglearn.redis_url"' "a malformed URL is rejected when set"
 unlike "$out" 'hunter2' "the rejection does not quote the URL (no password)"
+out=$(sql -c "SET pglearn.redis_url = 'redis://:hunter2%00pw@127.0.0.1:6379/0'")
+like "$out" 'malformed %-escape \(or %00\)' "a password with %00 is rejected, not cut short at the NUL"
 
 out=$(sql -c "SET ROLE $ROLE" -c "SHOW pglearn.redis_url")
 like "$out" 'ERROR: +must be superuser' "SHOW pglearn.redis_url as a non-superuser fails"
