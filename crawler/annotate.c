@@ -21,6 +21,9 @@
  * Exit status: 0 after 'e', end of input, --limit or nothing left to label;
  * 1 no model and none can be fitted yet; 2 usage or database error.
  */
+/* posix_spawn's POSIX_SPAWN_SETSID and environ are GNU extensions */
+#define _GNU_SOURCE
+
 #include "annotate.h"
 #include "util.h"
 
@@ -29,6 +32,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -561,22 +565,31 @@ show_candidate(Annotate *a, const Candidate *c)
 /*
  * Open url in $BROWSER (a program, no arguments) or xdg-open.  No shell is
  * involved: the URL is one argv element, so nothing in it is interpreted.
- * The browser runs in a grandchild in its own session with /dev/null as its
- * standard streams, so it never reads our keys, never writes over our
- * prompt, and is never left as our zombie; it does not inherit the database
- * socket (db_fd).  A close-on-exec pipe carries the exec errno back, so a
- * missing browser is reported.  Only http(s) URLs are opened: a row's URL
- * could start with "-" (an option to the browser) or name file:// or
- * javascript: if it was inserted by hand rather than by label() or crawl.
+ * posix_spawnp() starts the browser in a session of its own with /dev/null
+ * as its standard streams, so it never reads our keys nor writes over our
+ * prompt, and without the database socket (db_fd); it reports a browser
+ * that cannot be run.  Browsers that have exited are reaped before the
+ * next one starts (reap_browsers), so none stays a zombie for long.  Only
+ * http(s) URLs are opened: a row's URL could start with "-" (an option to
+ * the browser) or name file:// or javascript: if it was inserted by hand
+ * rather than by label() or crawl.
  */
+static void
+reap_browsers(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
 static void
 open_in_browser(const char *url, int db_fd)
 {
 	const char *browser = getenv("BROWSER");
-	int			fds[2];
-	int			err = 0;
-	ssize_t		n;
+	char	   *argv[3];
+	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
 	pid_t		pid;
+	int			err;
 
 	if (browser == NULL || browser[0] == '\0')
 		browser = "xdg-open";
@@ -585,74 +598,31 @@ open_in_browser(const char *url, int db_fd)
 		fprintf(stderr, "pglearn annotate: not opening a URL that is not http(s)\n");
 		return;
 	}
-	/* single-threaded, so setting close-on-exec after pipe() races nothing */
-	if (pipe(fds) != 0)
+	reap_browsers();
+	argv[0] = (char *) browser;
+	argv[1] = (char *) url;
+	argv[2] = NULL;
+	if ((err = posix_spawn_file_actions_init(&actions)) != 0 ||
+		(err = posix_spawnattr_init(&attr)) != 0)
 	{
-		fprintf(stderr, "pglearn annotate: pipe: %s\n", strerror(errno));
-		return;
-	}
-	if (fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0)
-	{
-		fprintf(stderr, "pglearn annotate: fcntl: %s\n", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-	{
-		fprintf(stderr, "pglearn annotate: fork: %s\n", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return;
-	}
-	if (pid == 0)
-	{
-		pid_t		grandchild;
-		int			devnull;
-
-		close(fds[0]);
-		grandchild = fork();
-		if (grandchild != 0)
-		{
-			if (grandchild < 0)
-			{
-				err = errno;
-				if (write(fds[1], &err, sizeof(err)) < 0)
-					_exit(1);
-			}
-			_exit(0);
-		}
-		setsid();
-		if (db_fd > STDERR_FILENO)
-			close(db_fd);
-		devnull = open("/dev/null", O_RDWR);
-		if (devnull >= 0)
-		{
-			dup2(devnull, STDIN_FILENO);
-			dup2(devnull, STDOUT_FILENO);
-			dup2(devnull, STDERR_FILENO);
-			if (devnull > STDERR_FILENO)
-				close(devnull);
-		}
-		execlp(browser, browser, url, (char *) NULL);
-		err = errno;
-		if (write(fds[1], &err, sizeof(err)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	/* EOF: the exec closed the pipe, the browser runs */
-	do
-		n = read(fds[0], &err, sizeof(err));
-	while (n < 0 && errno == EINTR);
-	close(fds[0]);
-	if (n == (ssize_t) sizeof(err))
 		fprintf(stderr, "pglearn annotate: cannot run %s: %s\n", browser, strerror(err));
+		return;
+	}
+	if ((db_fd <= STDERR_FILENO ||
+		 (err = posix_spawn_file_actions_addclose(&actions, db_fd)) == 0) &&
+		(err = posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) == 0 &&
+		(err = posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)) == 0 &&
+		(err = posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)) == 0 &&
+		(err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID)) == 0)
+	{
+		fflush(stdout);
+		fflush(stderr);
+		err = posix_spawnp(&pid, browser, &actions, &attr, argv, environ);
+	}
+	if (err != 0)
+		fprintf(stderr, "pglearn annotate: cannot run %s: %s\n", browser, strerror(err));
+	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attr);
 }
 
 /* store the label; false on a database error (printed) */

@@ -3,8 +3,10 @@
  * pglearn.c
  *	  Module entry point: PG_MODULE_MAGIC, _PG_init and the GUCs.
  *
- * Every setting lives here so there is one place to read what can be
- * tuned.  _PG_init only defines settings; it never raises an error.
+ * The general settings live here; the pglearn.redis_* ones with the Redis
+ * code that reads them (src/redis.c, pglearn_redis_init), called from
+ * here.  README "Settings" lists them all.  _PG_init only defines
+ * settings; it never raises an error.
  * Settings that bound resources or reach other servers are PGC_SUSET: a
  * session must not be able to lift a limit the server's administrator set.
  *
