@@ -62,9 +62,10 @@ wait_run() {
 }
 
 readme_block "<!-- pg_cron recipe" >"$work/cron.conf" || { echo "0 passed, 1 failed"; exit 1; }
-python3 - >"$work/cron.sql" <<'PY' || { echo "0 passed, 1 failed"; exit 1; }
+python3 - "$README_MD" >"$work/cron.sql" <<'PY' || { echo "0 passed, 1 failed"; exit 1; }
 # the SQL block that follows the pg_cron recipe's conf block
-text = open("README.md", encoding="utf-8").read()
+import sys
+text = open(sys.argv[1], encoding="utf-8").read()
 start = text.index("<!-- pg_cron recipe")
 begin = text.index("```sql\n", start) + len("```sql\n")
 print(text[begin:text.index("```", begin)], end="")
@@ -76,6 +77,9 @@ grep -q "'15 \* \* \* \*'" "$work/cron.sql"
 report $? "README's SQL schedules the job at '15 * * * *'" "$(cat "$work/cron.sql")"
 sed "s/'15 \* \* \* \*'/'* * * * *'/" "$work/cron.sql" >"$work/cron-every-minute.sql"
 
+# the cluster's OS user works here: it may not be able to enter the
+# checkout (a clone under /root, or .ci/run's private directory)
+cd "$work"
 cluster_start || { echo "0 passed, 1 failed"; exit 1; }
 # Debian's default pg_hba.conf (postgresql-common's, for PostgreSQL 15)
 cat >"$CLUSTER_DIR/data/pg_hba.conf" <<'HBA'

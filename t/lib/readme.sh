@@ -4,13 +4,16 @@
 # readme_block MARKER prints the body of the first fenced block (``` with
 # any language tag) after the first line of README.md that contains MARKER;
 # the test fails loudly (exit 1, a message on stderr) when there is none.
-# Run from the top of the tree.
+# README.md is found next to t/, so callers may run from anywhere (the
+# suites that act as the cluster's OS user work in a directory it can read).
+
+README_MD=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/README.md
 
 readme_block() {
-	python3 - "$1" <<'PY'
+	python3 - "$README_MD" "$1" <<'PY'
 import sys
-text = open("README.md", encoding="utf-8").read()
-marker = sys.argv[1]
+text = open(sys.argv[1], encoding="utf-8").read()
+marker = sys.argv[2]
 start = text.find(marker)
 if start < 0:
     sys.exit("README.md has no line with %r" % marker)

@@ -88,6 +88,9 @@ scores() {						# scores PORT DATABASE: every article's live score
 		FROM pglearn.examples"
 }
 
+# the cluster's OS user works here: it may not be able to enter the
+# checkout (a clone under /root, or .ci/run's private directory)
+cd "$work"
 cluster_start || { echo "0 passed, 1 failed"; exit 1; }
 P1=$PGPORT
 mkdir -p "$work/pg/backup" "$work/pg/wal-archive"
@@ -147,7 +150,7 @@ is "$(scores "$P2" news)" "$scores_news" "the restored server scores every artic
 as_cluster_user "$PG_BINDIR/pg_ctl" -D "$work/pg/restored" -m fast -w stop >/dev/null
 
 # --- failover -----------------------------------------------------------------------
-python3 crawler/t/fixture_server.py "$work/ports" &
+python3 "$TOP/crawler/t/fixture_server.py" "$work/ports" &
 server_pid=$!
 for _ in $(seq 50); do [ -s "$work/ports" ] && break; sleep 0.1; done
 read -r HTTP_PORT _ <"$work/ports"
