@@ -17,19 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "redis_url.h"
-
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Percent-decodes s[0..len) into out; false if malformed, too long, or
@@ -52,8 +41,8 @@ decode_component(const char *s, size_t len, char *out, size_t outsize)
 
 			if (i + 2 >= len)
 				return false;
-			hi = hex_value((unsigned char) s[i + 1]);
-			lo = hex_value((unsigned char) s[i + 2]);
+			hi = hex_digit_value((unsigned char) s[i + 1]);
+			lo = hex_digit_value((unsigned char) s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			c = hi * 16 + lo;

@@ -44,6 +44,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "hex.h"
 #include "tokenize.h"
 
 #include <string.h>
@@ -392,18 +393,6 @@ typedef struct Tokenizer
 	size_t		cjk_count;		/* CJK characters in the run so far */
 } Tokenizer;
 
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Next byte, or -1 at the end.  A '%' without two hex digits is literal. */
 static int
 reader_byte(ByteReader *r)
@@ -414,10 +403,10 @@ reader_byte(ByteReader *r)
 		return -1;
 	c = r->s[r->pos];
 	if (r->percent_decode && c == '%' && r->pos + 2 < r->len &&
-		hex_value(r->s[r->pos + 1]) >= 0 && hex_value(r->s[r->pos + 2]) >= 0)
+		hex_digit_value(r->s[r->pos + 1]) >= 0 && hex_digit_value(r->s[r->pos + 2]) >= 0)
 	{
 		r->pos += 3;
-		return hex_value(r->s[r->pos - 2]) * 16 + hex_value(r->s[r->pos - 1]);
+		return hex_digit_value(r->s[r->pos - 2]) * 16 + hex_digit_value(r->s[r->pos - 1]);
 	}
 	r->pos++;
 	return c;
