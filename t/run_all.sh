@@ -14,8 +14,9 @@
 # crawler's tests (crawler/t), README's install and Redis set-up steps in a
 # new shell and session (t/setup), README's "Operations" (t/ops: dump,
 # archive, base backup and restore, a standby, failover mid-crawl, check),
-# and README's pg_cron and cron(8) recipes on a cluster set up like Debian's
-# (t/cron, in the background).
+# README's pg_cron and cron(8) recipes on a cluster set up like Debian's
+# (t/cron, in the background), and the demo showing what README says it
+# shows (t/demo/run.sh).
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Run it as root on a new machine (it installs its Debian packages); as an
 # ordinary user it needs the packages already and write access to the
@@ -131,6 +132,7 @@ run_suite roles bash t/roles/run.sh
 run_suite crawler bash crawler/t/run.sh
 run_suite setup bash t/setup/run.sh
 run_suite ops bash t/ops/run.sh
+run_suite demo bash t/demo/run.sh
 collect_suites
 
 echo "$passed passed, $failed failed"
