@@ -27,6 +27,9 @@
 #   SCALE_SETUP_TIMEOUT (default 3600 s) bounds each build step (load,
 #              labels, refresh, VACUUM)
 #   PGLEARN_BENCH_NO_WRITE=1  print the section, leave RESULTS.md alone
+#   SCALE_KEEP=1  leave the throwaway cluster (and the benchmark database)
+#              running at the end, for a look at plans and profiles; the
+#              last lines say how to reach and stop it
 #
 # The server: with PGHOST or PGPORT set, that server as configured (the
 # pglearn installed there; SCALE_REV is refused).  Otherwise a throwaway
@@ -98,6 +101,11 @@ scale_cleanup() {
 	local as=()
 	set +e
 	trap - INT TERM
+	if [ -n "${SCALE_KEEP:-}" ] && [ -n "$own_cluster" ] && [ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR/data" ]; then
+		echo "== SCALE_KEEP: the cluster keeps running: PGHOST=$CLUSTER_DIR PGPORT=$PGPORT PGUSER=$PGUSER psql -d $DB" >&2
+		echo "== stop it with: runuser -u $CLUSTER_OS_USER -- $PG_BINDIR/pg_ctl -D $CLUSTER_DIR/data stop; rm -rf $CLUSTER_DIR $WORK" >&2
+		return
+	fi
 	if [ -n "$own_cluster" ] && [ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR/data" ]; then
 		[ "$(id -u)" = 0 ] && as=(runuser -u "$CLUSTER_OS_USER" --)
 		timeout 90 "${as[@]}" "$PG_BINDIR/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -t 60 -w stop >/dev/null 2>&1 ||
