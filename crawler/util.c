@@ -15,6 +15,8 @@
 
 #include <curl/curl.h>
 
+#include "../src/tracking.h"
+
 /* only a lock-free atomic may be touched from a signal handler */
 #if ATOMIC_INT_LOCK_FREE != 2
 #error "atomic_int is not always lock-free on this platform"
@@ -556,17 +558,6 @@ url_resolve(const char *base, const char *ref)
 	return res;
 }
 
-static bool
-is_tracking_param(const char *p, size_t n)
-{
-	if (n >= 4 && strncmp(p, "utm_", 4) == 0)
-		return true;
-	if ((n >= 5 && strncmp(p, "gclid", 5) == 0 && (n == 5 || p[5] == '=')) ||
-		(n >= 6 && strncmp(p, "fbclid", 6) == 0 && (n == 6 || p[6] == '=')))
-		return true;
-	return false;
-}
-
 char *
 url_strip_tracking(const char *url)
 {
@@ -599,7 +590,7 @@ url_strip_tracking(const char *url)
 			const char *amp = strchr(p, '&');
 			size_t		n = amp ? (size_t) (amp - p) : strlen(p);
 
-			if (n > 0 && !is_tracking_param(p, n))
+			if (n > 0 && !is_tracking_parameter(p, n))
 			{
 				if (kept.len)
 					buf_appendc(&kept, '&');

@@ -111,7 +111,8 @@ void		utf8_truncate(char *s, size_t max_chars);
  * url_normalize: parse an absolute http/https URL and return its normalised
  * form (malloc'd), or NULL if it is not one.
  * url_resolve: resolve ref against base; NULL unless the result is http(s).
- * url_strip_tracking: remove utm_* (and gclid/fbclid) query parameters and the
+ * url_strip_tracking: remove the tracking parameters (src/tracking.h: utm_*,
+ * gclid, fbclid, in any case) and the
  * fragment; returns a malloc'd URL or NULL.
  * url_origin: "scheme://host:port" of an http(s) URL, malloc'd, or NULL.
  * url_path_query: path plus "?query" of a URL (for robots.txt), malloc'd.

@@ -46,6 +46,7 @@
  */
 #include "hex.h"
 #include "tokenize.h"
+#include "tracking.h"
 
 #include <string.h>
 
@@ -723,43 +724,6 @@ tokenize_url_words(const char *url, size_t start, size_t end,
 	return tokenize_reader("u:p:", &r, callback, arg);
 }
 
-/* Does url[start..end) begin with the lower-case ASCII word? */
-static int
-starts_with_ci(const char *s, size_t start, size_t end, const char *word)
-{
-	size_t		n = strlen(word);
-	size_t		i;
-
-	if (end - start < n)
-		return 0;
-	for (i = 0; i < n; i++)
-	{
-		unsigned char c = (unsigned char) s[start + i];
-
-		if (c >= 'A' && c <= 'Z')
-			c += 32;
-		if (c != (unsigned char) word[i])
-			return 0;
-	}
-	return 1;
-}
-
-/* Tracking parameters that say nothing about the page. */
-static int
-is_tracking_parameter(const char *url, size_t start, size_t end)
-{
-	size_t		key_end = start;
-
-	while (key_end < end && url[key_end] != '=')
-		key_end++;
-	if (starts_with_ci(url, start, key_end, "utm_"))
-		return 1;
-	if ((key_end - start == 6 && starts_with_ci(url, start, key_end, "fbclid")) ||
-		(key_end - start == 5 && starts_with_ci(url, start, key_end, "gclid")))
-		return 1;
-	return 0;
-}
-
 /*
  * Emit "u:h:<host>" and the "u:s:<suffix>" tokens of url[start..end), the
  * host part of the authority (userinfo and port already removed).
@@ -966,7 +930,7 @@ tokenize_url(const char *url, size_t len,
 		while (param_end < fragment_start && url[param_end] != '&' &&
 			   url[param_end] != ';')
 			param_end++;
-		if (!is_tracking_parameter(url, pos, param_end) &&
+		if (!is_tracking_parameter(url + pos, param_end - pos) &&
 			(rc = tokenize_url_words(url, pos, param_end, callback, arg)) != 0)
 			return rc;
 		pos = param_end + 1;

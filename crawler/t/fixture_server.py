@@ -150,7 +150,7 @@ def route(path, query, second=False, accept_encoding=""):
     if path == "/redirect/2":
         return 301, {"Location": "/redirect/3"}, b"", {}
     if path == "/redirect/3":
-        return 302, {"Location": "/redirect-target.html?utm_campaign=x&keep=1"}, b"", {}
+        return 302, {"Location": "/redirect-target.html?utm_campaign=x&keep=1&UTM_Source=y&FBCLID=z"}, b"", {}
     if path == "/redirect-target.html":
         return 200, h, html("Redirect target", "<p>arrived</p>").encode(), {}
     if path == "/loop/a":

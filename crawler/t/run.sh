@@ -163,7 +163,7 @@ is "$(col title /bom.html)" "BOM page ✓" "UTF-8 BOM beats a wrong <meta charse
 is "$(col title /gzip.html)" "Gzipped page" "gzip Content-Encoding"
 is "$(col title /ogtitle.html)" "OG only title" "og:title fallback"
 is "$(col "title || '|' || (body LIKE '%cell%') || '|' || (body LIKE '%' || U&'\FFFD' || '%')" /malformed.html)" "Broken page|true|true" "malformed HTML: recovered, bad bytes -> U+FFFD"
-is "$(col "title || '|' || final_url" /redirect/1)" "Redirect target|$B/redirect-target.html?keep=1" "redirect chain: target page, final_url without utm_*"
+is "$(col "title || '|' || final_url" /redirect/1)" "Redirect target|$B/redirect-target.html?keep=1" "redirect chain: target page, final_url without utm_* or FBCLID, in any case (src/tracking.h)"
 is "$(col "coalesce(title,'-') || '|' || body" /plain.txt)" "-|plain text file" "text/plain body"
 pg crawl $FAST "$B/utf16.html" "$B/base/page.html"
 is "$(col title /utf16.html)" "UTF-16 ページ" "UTF-16LE from its byte order mark"
