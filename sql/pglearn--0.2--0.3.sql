@@ -214,6 +214,23 @@ END
 $$;
 
 --
+-- updated_at: when the article changed, not its score
+--
+
+-- 0.1 touched updated_at on every UPDATE, so each rescore set it on every
+-- row whose score changed and "recently updated" meant "recently scored"
+-- (and a rescore paid a plpgsql call per row).  The trigger now fires for
+-- updates of the article's own columns; a column added to examples later
+-- joins this list if its changes are the article's.
+DROP TRIGGER examples_touch ON examples;
+CREATE TRIGGER examples_touch
+	BEFORE UPDATE OF id, url, label, title, description, og_description, og_type, og_image,
+		favicon, body, final_url, http_status, fetch_error, error_count, created_at, fetched_at
+	ON examples FOR EACH ROW EXECUTE FUNCTION examples_touch();
+COMMENT ON FUNCTION examples_touch() IS
+	'trigger: sets examples.updated_at when an update names one of the article''s own columns (not score)';
+
+--
 -- Rescoring never deadlocks with labelling
 --
 
@@ -806,3 +823,43 @@ REVOKE ALL ON FUNCTION pglearn.redis_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pglearn.redis_status() TO pg_monitor;
 
 -- END redis status
+
+-- BEGIN model format 2 (src/model.c, src/classify.c; helper-owned section)
+
+--
+-- The model describes itself
+--
+
+-- A model records the feature settings it was trained with (model format
+-- 2): features()' hash_bits and binary, and which texts of an article went
+-- into it ("fields": the url, the title, and the description and body
+-- joined by article_text()).  Every function that scores an article under
+-- a model by name computes its features with the model's own settings;
+-- pglearn.models.params keeps what fit() was asked, for reading, and no
+-- longer decides how a model is scored (0.2's classify(name, ...) read
+-- hash_bits and binary out of it, and _live_model() and label_conflicts
+-- each again, with the default 20 written out in each).  The defaults have
+-- one definition, src/feature_settings.h; SQL reads it through
+-- feature_settings().
+
+CREATE FUNCTION feature_settings(OUT hash_bits int4, OUT "binary" bool, OUT fields text)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'pglearn_feature_settings_default'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION feature_settings() IS
+	'the feature settings fit() records unless its params say otherwise: features()'' default hash_bits and binary, and the fields of an article they are computed from';
+
+CREATE FUNCTION feature_settings(model, OUT hash_bits int4, OUT "binary" bool, OUT fields text)
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'pglearn_model_feature_settings'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION feature_settings(model) IS
+	'the feature settings a model was trained with, which scoring it by name uses (a format-1 model records none: the defaults)';
+
+CREATE FUNCTION model_upgrade(model, hash_bits int4, "binary" bool) RETURNS model
+	AS 'MODULE_PATHNAME', 'pglearn_model_upgrade'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION model_upgrade(model, int4, bool) IS
+	'a format-1 model as format 2, recording that it was trained on features(url, title, article_text(description, body), hash_bits, binary); a format-2 model unchanged';
+
+-- END model format 2

@@ -33,6 +33,15 @@ UPDATE pglearn.examples SET score = NULL;
 SELECT pglearn.rescore('default', 100);
 SELECT pg_relation_size('pglearn.examples') > 1.5 * :size_before AS one_transaction_grows;
 
+-- a rescore changes scores, not updated_at; a label does
+UPDATE pglearn.examples SET updated_at = timestamptz '2026-01-01' WHERE id <= 2;
+UPDATE pglearn.examples SET score = NULL WHERE id <= 2;
+SELECT pglearn.rescore('default');
+SELECT id, updated_at = timestamptz '2026-01-01' AS untouched, score IS NOT NULL AS scored
+  FROM pglearn.examples WHERE id <= 2 ORDER BY id;
+UPDATE pglearn.examples SET label = 1 WHERE id = 2;
+SELECT id, updated_at > timestamptz '2026-01-01' AS touched FROM pglearn.examples WHERE id <= 2 ORDER BY id;
+
 -- _reclaim_pages: a hint, never a change a query can see
 BEGIN;
 SELECT count(*), sum(score) AS sum_before FROM pglearn.examples \gset

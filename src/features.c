@@ -88,9 +88,6 @@ PG_FUNCTION_INFO_V1(pglearn_features);
 PG_FUNCTION_INFO_V1(pglearn_features_tsvector);
 PG_FUNCTION_INFO_V1(pglearn_feature_names);
 
-#define FEATURES_MIN_HASH_BITS	1
-#define FEATURES_MAX_HASH_BITS	30
-
 /* Bytes of text normalised at a time (the piece ends at a separator). */
 #define FEATURES_CHUNK_SIZE		(64 * 1024)
 
@@ -510,6 +507,19 @@ build_fvec(TokenTable *table, int hash_bits, bool binary,
 	return result;
 }
 
+void
+features_check_hash_bits(int32 hash_bits)
+{
+	if (hash_bits < FEATURES_MIN_HASH_BITS || hash_bits > FEATURES_MAX_HASH_BITS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hash_bits must be between %d and %d",
+						FEATURES_MIN_HASH_BITS, FEATURES_MAX_HASH_BITS),
+				 errdetail("The value given was %d.", hash_bits),
+				 errhint("The default of %d gives about a million buckets; use the same value for training and scoring.",
+						 FEATURES_DEFAULT_HASH_BITS)));
+}
+
 static int
 check_hash_bits(FunctionCallInfo fcinfo, int argno)
 {
@@ -520,14 +530,7 @@ check_hash_bits(FunctionCallInfo fcinfo, int argno)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("hash_bits must not be null")));
 	hash_bits = PG_GETARG_INT32(argno);
-	if (hash_bits < FEATURES_MIN_HASH_BITS || hash_bits > FEATURES_MAX_HASH_BITS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("hash_bits must be between %d and %d",
-						FEATURES_MIN_HASH_BITS, FEATURES_MAX_HASH_BITS),
-				 errdetail("The value given was %d.", hash_bits),
-				 errhint("The default of %d gives about a million buckets; use the same value for training and scoring.",
-						 FEATURES_DEFAULT_HASH_BITS)));
+	features_check_hash_bits(hash_bits);
 	return hash_bits;
 }
 

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * featurize.h
- *	  Turning articles into feature vectors, for other C files.
+ *	  Turning articles into feature vectors, for other C files: the
+ *	  interface of features.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,12 +12,15 @@
 #include "postgres.h"
 #include "fmgr.h"
 
-#define FEATURES_DEFAULT_HASH_BITS	20
+#include "feature_settings.h"	/* hash_bits and binary: bounds, defaults */
 
 /*
  * features(url, title, body, hash_bits, binary): not strict, so other C
  * code may call it directly with NULL fields.
  */
 extern Datum pglearn_features(PG_FUNCTION_ARGS);
+
+/* ERROR unless hash_bits is one features() accepts (22023, as features()). */
+extern void features_check_hash_bits(int32 hash_bits);
 
 #endif							/* PGLEARN_FEATURIZE_H */

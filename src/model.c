@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * model.c
- *	  The trained model type: text and binary I/O, the content id, and the
- *	  introspection functions model_info() and weights().
+ *	  The trained model type: text and binary I/O, the content id, the
+ *	  feature settings a model records, and the introspection functions
+ *	  model_info(), weights() and feature_settings().
  *
  * Every number is printed in its shortest exact form, so text output parsed
  * back is bit-identical: pg_dump/restore and logical copies keep models.
@@ -13,6 +14,12 @@
  * without a server; this file owns the errors they turn into, reading
  * timestamps, the id, and printing.  Training lives in train.c and scoring
  * in classify.c.
+ *
+ * A model is printed and sent in the format version it has, so a format-1
+ * value (stored before 0.3) round-trips unchanged, id included;
+ * model_upgrade() is the one way from format 1 to format 2, and it is
+ * told the settings (the 0.3 update script and pglearn.models' trigger
+ * pass those fit() kept in pglearn.models.params).
  *
  *-------------------------------------------------------------------------
  */
@@ -31,6 +38,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "featurize.h"
 #include "fvec.h"
 #include "model.h"
 #include "model_parse.h"
@@ -41,6 +49,9 @@ PG_FUNCTION_INFO_V1(pglearn_model_recv);
 PG_FUNCTION_INFO_V1(pglearn_model_send);
 PG_FUNCTION_INFO_V1(pglearn_model_info);
 PG_FUNCTION_INFO_V1(pglearn_model_weights);
+PG_FUNCTION_INFO_V1(pglearn_model_feature_settings);
+PG_FUNCTION_INFO_V1(pglearn_feature_settings_default);
+PG_FUNCTION_INFO_V1(pglearn_model_upgrade);
 
 /*
  * model_parse.c's field table addresses a ModelHeader; it serves Model too
@@ -73,7 +84,9 @@ MODEL_SAME_OFFSET(n_pos);
 MODEL_SAME_OFFSET(n_neg);
 MODEL_SAME_OFFSET(n_features);
 MODEL_SAME_OFFSET(nnz);
-MODEL_SAME_OFFSET(reserved);
+MODEL_SAME_OFFSET(hash_bits);
+MODEL_SAME_OFFSET(binary);
+MODEL_SAME_OFFSET(fields);
 
 Model *
 model_allocate(int nnz)
@@ -113,6 +126,21 @@ void
 model_set_id(Model *m)
 {
 	m->id = model_compute_id(m);
+}
+
+void
+model_feature_settings(const Model *m, ModelFeatureSettings *settings)
+{
+	if (m->version < 2)
+	{
+		settings->hash_bits = FEATURES_DEFAULT_HASH_BITS;
+		settings->binary = FEATURES_DEFAULT_BINARY;
+		settings->fields = FEATURES_DEFAULT_FIELDS;
+		return;
+	}
+	settings->hash_bits = m->hash_bits;
+	settings->binary = m->binary != 0;
+	settings->fields = m->fields;
 }
 
 double
@@ -173,6 +201,17 @@ model_report_parse_error(ModelParseStatus status, const ModelParseResult *r, boo
 		case MODEL_PARSE_BAD_NUMBER:
 			model_invalid(binary, psprintf("bad number \"%s\" for %s", r->value, r->key));
 			break;
+		case MODEL_PARSE_BAD_BOOL:
+			model_invalid(binary, psprintf("bad boolean \"%s\" for %s", r->value, r->key));
+			break;
+		case MODEL_PARSE_UNKNOWN_FIELDS:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid text model: unknown fields \"%s\"", r->value),
+					 errdetail("This version of pglearn computes features from \"%s\" only.",
+							   model_feature_fields_name(FEATURES_DEFAULT_FIELDS)),
+					 errhint("Upgrade the pglearn extension, or retrain the model.")));
+			break;
 		case MODEL_PARSE_EXPECTED_WEIGHTS:
 			model_invalid(binary, "expected \"weights=\" after the header");
 			break;
@@ -194,7 +233,8 @@ model_report_parse_error(ModelParseStatus status, const ModelParseResult *r, boo
 					(errcode(binary ? ERRCODE_INVALID_BINARY_REPRESENTATION :
 							 ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("unsupported model format version %lld", (long long) r->version),
-					 errdetail("This version of pglearn reads model format version %d.", MODEL_FORMAT_VERSION),
+					 errdetail("This version of pglearn reads model format versions %d to %d.",
+							   MODEL_FORMAT_OLDEST, MODEL_FORMAT_VERSION),
 					 errhint("Upgrade the pglearn extension, or retrain the model.")));
 			break;
 		case MODEL_INVALID_SOLVER:
@@ -220,6 +260,21 @@ model_report_parse_error(ModelParseStatus status, const ModelParseResult *r, boo
 			break;
 		case MODEL_INVALID_RESERVED:
 			model_invalid(binary, "reserved field is not zero");
+			break;
+		case MODEL_INVALID_HASH_BITS:
+			model_invalid(binary, psprintf("hash_bits must be between %d and %d",
+										   FEATURES_MIN_HASH_BITS, FEATURES_MAX_HASH_BITS));
+			break;
+		case MODEL_INVALID_BINARY:
+			model_invalid(binary, "binary must be 0 or 1");
+			break;
+		case MODEL_INVALID_FIELDS:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary model: unknown fields %d", r->header.fields),
+					 errdetail("This version of pglearn computes features from fields %d (\"%s\") only.",
+							   FEATURES_DEFAULT_FIELDS, model_feature_fields_name(FEATURES_DEFAULT_FIELDS)),
+					 errhint("Upgrade the pglearn extension, or retrain the model.")));
 			break;
 		case MODEL_INVALID_WEIGHT_ORDER:
 			model_invalid(binary, psprintf("weight indexes not strictly increasing at %d", r->bad_index));
@@ -297,6 +352,16 @@ model_append_field(StringInfo buf, const Model *m, const ModelField *f, bool jso
 		case MODEL_FIELD_INT32:
 			appendStringInfo(buf, "%d", *MODEL_FIELD_PTR(m, f, int32));
 			break;
+		case MODEL_FIELD_HASH_BITS:
+			appendStringInfo(buf, "%d", (int) *MODEL_FIELD_PTR(m, f, int16));
+			break;
+		case MODEL_FIELD_BOOL:
+			appendStringInfoString(buf, *MODEL_FIELD_PTR(m, f, uint8) ? "true" : "false");
+			break;
+		case MODEL_FIELD_FIELDS:
+			appendStringInfo(buf, "%s%s%s", quote,
+							 model_feature_fields_name(*MODEL_FIELD_PTR(m, f, uint8)), quote);
+			break;
 	}
 }
 
@@ -312,6 +377,8 @@ pglearn_model_out(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, "format=%d", m->version);
 	for (i = 0; i < model_num_fields; i++)
 	{
+		if (model_fields[i].since > m->version)
+			continue;
 		appendStringInfo(&buf, " %s=", model_fields[i].name);
 		model_append_field(&buf, m, &model_fields[i], false);
 	}
@@ -365,7 +432,7 @@ pglearn_model_send(PG_FUNCTION_ARGS)
 {
 	Model	   *m = PG_GETARG_MODEL_P(0);
 	ModelHeader header;
-	Size		size = MODEL_BINARY_SIZE(m->nnz);
+	Size		size = MODEL_BINARY_SIZE(m->version, m->nnz);
 	bytea	   *result = (bytea *) palloc(VARHDRSZ + size);
 
 	memcpy(&header, m, MODEL_HEADER_SIZE);
@@ -406,13 +473,26 @@ pglearn_model_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(m);
 }
 
-/* The header as jsonb, for reports; weights are left out (see weights()). */
+/*
+ * The header as jsonb, for reports; weights are left out (see weights()).
+ * The feature settings are those the model is scored with, so a format-1
+ * model shows the defaults it is read with (and "format": 1).
+ */
 Datum
 pglearn_model_info(PG_FUNCTION_ARGS)
 {
-	Model	   *m = (Model *) PG_DETOAST_DATUM_SLICE(PG_GETARG_DATUM(0), 0, MODEL_HEADER_SIZE);
+	Model	   *stored = (Model *) PG_DETOAST_DATUM_SLICE(PG_GETARG_DATUM(0), 0, MODEL_HEADER_SIZE);
+	Model		header;
+	Model	   *m = &header;
+	ModelFeatureSettings settings;
 	StringInfoData buf;
 	int			i;
+
+	memcpy(&header, stored, MODEL_HEADER_SIZE);
+	model_feature_settings(stored, &settings);
+	header.hash_bits = (int16) settings.hash_bits;
+	header.binary = settings.binary ? 1 : 0;
+	header.fields = (uint8) settings.fields;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"format\": %d", m->version);
@@ -489,4 +569,80 @@ pglearn_model_eq(PG_FUNCTION_ARGS)
 				   memcmp(a, b, offsetof(Model, trained_at)) == 0 &&
 				   memcmp((char *) a + after_time, (char *) b + after_time,
 						  VARSIZE(a) - after_time) == 0);
+}
+
+/*
+ * feature_settings(model, OUT hash_bits, OUT binary, OUT fields): what the
+ * model is scored with by name (model_feature_settings()), typed, for the
+ * SQL functions that compute an article's features for a stored model.
+ */
+Datum
+pglearn_model_feature_settings(PG_FUNCTION_ARGS)
+{
+	Model	   *m = (Model *) PG_DETOAST_DATUM_SLICE(PG_GETARG_DATUM(0), 0, MODEL_HEADER_SIZE);
+	ModelFeatureSettings settings;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	model_feature_settings(m, &settings);
+	values[0] = Int32GetDatum(settings.hash_bits);
+	values[1] = BoolGetDatum(settings.binary);
+	values[2] = CStringGetTextDatum(model_feature_fields_name(settings.fields));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * feature_settings(): the defaults, which fit() records unless its params
+ * say otherwise (and train() for the one of hash_bits and binary it is not
+ * given), for SQL that needs them before a model exists (fit()'s
+ * features); feature_settings.h holds their one definition.
+ */
+Datum
+pglearn_feature_settings_default(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = Int32GetDatum(FEATURES_DEFAULT_HASH_BITS);
+	values[1] = BoolGetDatum(FEATURES_DEFAULT_BINARY);
+	values[2] = CStringGetTextDatum(model_feature_fields_name(FEATURES_DEFAULT_FIELDS));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * model_upgrade(model, hash_bits, binary): a format-1 model as format 2,
+ * recording that it was trained on features(url, title,
+ * article_text(description, body), hash_bits, binary) -- the only
+ * features fit() ever computed.  The weights and every other field stay;
+ * the id is computed anew, since the settings are content.  A format-2
+ * model is returned as it is: it already says what it was trained with,
+ * and nothing may overwrite that.
+ */
+Datum
+pglearn_model_upgrade(PG_FUNCTION_ARGS)
+{
+	Model	   *m = PG_GETARG_MODEL_P(0);
+	int32		hash_bits = PG_GETARG_INT32(1);
+	bool		binary = PG_GETARG_BOOL(2);
+	Model	   *upgraded;
+
+	if (m->version >= 2)
+		PG_RETURN_POINTER(m);
+	features_check_hash_bits(hash_bits);
+
+	/* the same layout: format 1's reserved bytes take the settings */
+	upgraded = (Model *) palloc(VARSIZE(m));
+	memcpy(upgraded, m, VARSIZE(m));
+	upgraded->version = MODEL_FORMAT_VERSION;
+	upgraded->hash_bits = (int16) hash_bits;
+	upgraded->binary = binary ? 1 : 0;
+	upgraded->fields = FEATURES_FIELDS_ARTICLE;
+	model_set_id(upgraded);
+	PG_RETURN_POINTER(upgraded);
 }

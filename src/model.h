@@ -9,6 +9,13 @@
  * id and trained_at, so equal models have equal ids and a cached, decoded
  * model can be recognised by id alone.
  *
+ * The model describes the features it was trained on (format 2): the
+ * hash_bits and binary settings of features() and which texts of an article
+ * went into it.  Scoring an article by model name computes its features
+ * with exactly these, so nothing outside the model (pglearn.models.params
+ * once) decides them.  model_parse.h says how format 1, which had no such
+ * record, is read.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef PGLEARN_MODEL_H
@@ -25,7 +32,7 @@ typedef struct Model
 {
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
 	uint32		magic;			/* MODEL_MAGIC */
-	int32		version;		/* MODEL_FORMAT_VERSION */
+	int32		version;		/* 1, or MODEL_FORMAT_VERSION (model_parse.h) */
 	int32		solver;			/* SolverKind */
 	uint64		id;				/* content hash, see model_compute_id */
 	TimestampTz trained_at;
@@ -44,7 +51,10 @@ typedef struct Model
 	int32		n_neg;			/* training rows labelled -1 */
 	int32		n_features;		/* distinct feature indexes in training */
 	int32		nnz;			/* stored weights */
-	int32		reserved;		/* always 0 */
+	/* format 2; all 0 in format 1, whose reserved int32 they replace */
+	int16		hash_bits;		/* features(..., hash_bits, ...) */
+	uint8		binary;			/* features(..., binary): 0 or 1 */
+	uint8		fields;			/* FeatureFields: the texts features() got */
 	int32		indexes[FLEXIBLE_ARRAY_MEMBER];
 	/* float4 weights[nnz] follow the indexes */
 } Model;
@@ -58,8 +68,26 @@ typedef struct Model
 #define PG_GETARG_MODEL_P(n)	DatumGetModel(PG_GETARG_DATUM(n))
 #define PG_GETARG_MODEL_P_COPY(n) ((Model *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(n)))
 
-/* Allocate a zeroed model with room for nnz weights, magic and version set. */
+/*
+ * Allocate a zeroed model with room for nnz weights, magic and version
+ * (MODEL_FORMAT_VERSION) set; the caller sets the feature settings.
+ */
 extern Model *model_allocate(int nnz);
+
+/* The feature settings an article is scored with under a model. */
+typedef struct ModelFeatureSettings
+{
+	int			hash_bits;
+	bool		binary;
+	int			fields;			/* FeatureFields */
+} ModelFeatureSettings;
+
+/*
+ * The settings a model records; for a format-1 model, which records none,
+ * the defaults (feature_settings.h), which is what 0.1 assumed of a model
+ * stored without params.  Reads the header only.
+ */
+extern void model_feature_settings(const Model *m, ModelFeatureSettings *settings);
 
 /* Compute and store m->id from the model's content. */
 extern void model_set_id(Model *m);

@@ -6,12 +6,15 @@
  *
  * Text form (one line, keys in table order, weights last):
  *
- *	 format=1 id=9f0c... solver=logreg trained_at="2026-11-25 18:40:00.5+00"
- *	 C=1 epsilon=0.01 ... weights={12:0.5,407:-0.25}
+ *	 format=2 id=9f0c... solver=logreg trained_at="2026-11-25 18:40:00.5+00"
+ *	 C=1 epsilon=0.01 ... n_features=5 hash_bits=20 binary=false
+ *	 fields=url,title,description+body weights={12:0.5,407:-0.25}
  *
- * The format version is read before anything else, so that a model of
- * another version is refused as such rather than as garbage.  Both forms
- * go through model_check(), so they accept exactly the same models.
+ * Format 1 is the same without hash_bits, binary and fields.  The format
+ * version is read before anything else, so that a model of another version
+ * is refused as such rather than as garbage, and it decides which fields
+ * follow.  Both forms go through model_check(), so they accept exactly the
+ * same models.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,23 +29,27 @@
 #include "wire.h"
 
 const ModelField model_fields[] = {
-	{"id", offsetof(ModelHeader, id), MODEL_FIELD_ID},
-	{"solver", offsetof(ModelHeader, solver), MODEL_FIELD_SOLVER},
-	{"trained_at", offsetof(ModelHeader, trained_at), MODEL_FIELD_TIMESTAMP},
-	{"C", offsetof(ModelHeader, C), MODEL_FIELD_FLOAT8},
-	{"epsilon", offsetof(ModelHeader, epsilon), MODEL_FIELD_FLOAT8},
-	{"bias", offsetof(ModelHeader, bias), MODEL_FIELD_FLOAT8},
-	{"weight_pos", offsetof(ModelHeader, weight_pos), MODEL_FIELD_FLOAT8},
-	{"weight_neg", offsetof(ModelHeader, weight_neg), MODEL_FIELD_FLOAT8},
-	{"platt_a", offsetof(ModelHeader, platt_a), MODEL_FIELD_FLOAT8},
-	{"platt_b", offsetof(ModelHeader, platt_b), MODEL_FIELD_FLOAT8},
-	{"bias_weight", offsetof(ModelHeader, bias_weight), MODEL_FIELD_FLOAT8},
-	{"max_iter", offsetof(ModelHeader, max_iter), MODEL_FIELD_INT32},
-	{"iterations", offsetof(ModelHeader, iterations), MODEL_FIELD_INT32},
-	{"converged", offsetof(ModelHeader, converged), MODEL_FIELD_INT32},
-	{"n_pos", offsetof(ModelHeader, n_pos), MODEL_FIELD_INT32},
-	{"n_neg", offsetof(ModelHeader, n_neg), MODEL_FIELD_INT32},
-	{"n_features", offsetof(ModelHeader, n_features), MODEL_FIELD_INT32},
+	{"id", offsetof(ModelHeader, id), MODEL_FIELD_ID, 1},
+	{"solver", offsetof(ModelHeader, solver), MODEL_FIELD_SOLVER, 1},
+	{"trained_at", offsetof(ModelHeader, trained_at), MODEL_FIELD_TIMESTAMP, 1},
+	{"C", offsetof(ModelHeader, C), MODEL_FIELD_FLOAT8, 1},
+	{"epsilon", offsetof(ModelHeader, epsilon), MODEL_FIELD_FLOAT8, 1},
+	{"bias", offsetof(ModelHeader, bias), MODEL_FIELD_FLOAT8, 1},
+	{"weight_pos", offsetof(ModelHeader, weight_pos), MODEL_FIELD_FLOAT8, 1},
+	{"weight_neg", offsetof(ModelHeader, weight_neg), MODEL_FIELD_FLOAT8, 1},
+	{"platt_a", offsetof(ModelHeader, platt_a), MODEL_FIELD_FLOAT8, 1},
+	{"platt_b", offsetof(ModelHeader, platt_b), MODEL_FIELD_FLOAT8, 1},
+	{"bias_weight", offsetof(ModelHeader, bias_weight), MODEL_FIELD_FLOAT8, 1},
+	{"max_iter", offsetof(ModelHeader, max_iter), MODEL_FIELD_INT32, 1},
+	{"iterations", offsetof(ModelHeader, iterations), MODEL_FIELD_INT32, 1},
+	{"converged", offsetof(ModelHeader, converged), MODEL_FIELD_INT32, 1},
+	{"n_pos", offsetof(ModelHeader, n_pos), MODEL_FIELD_INT32, 1},
+	{"n_neg", offsetof(ModelHeader, n_neg), MODEL_FIELD_INT32, 1},
+	{"n_features", offsetof(ModelHeader, n_features), MODEL_FIELD_INT32, 1},
+	/* the feature settings the weights were trained on */
+	{"hash_bits", offsetof(ModelHeader, hash_bits), MODEL_FIELD_HASH_BITS, 2},
+	{"binary", offsetof(ModelHeader, binary), MODEL_FIELD_BOOL, 2},
+	{"fields", offsetof(ModelHeader, fields), MODEL_FIELD_FIELDS, 2},
 };
 
 const int	model_num_fields = (int) (sizeof(model_fields) / sizeof(model_fields[0]));
@@ -62,6 +69,17 @@ model_solver_name(int solver)
 			return "svm";
 		case SOLVER_PA:
 			return "pa";
+	}
+	return NULL;
+}
+
+const char *
+model_feature_fields_name(int fields)
+{
+	switch (fields)
+	{
+		case FEATURES_FIELDS_ARTICLE:
+			return "url,title,description+body";
 	}
 	return NULL;
 }
@@ -102,8 +120,22 @@ model_check(const ModelHeader *header, const int32_t *indexes,
 		return MODEL_INVALID_NOT_POSITIVE;
 	if (header->converged > 1)
 		return MODEL_INVALID_CONVERGED;
-	if (header->reserved != 0)
-		return MODEL_INVALID_RESERVED;
+	if (header->version < 2)
+	{
+		/* format 1 reserved these bytes and always wrote zeros there */
+		if (header->hash_bits != 0 || header->binary != 0 || header->fields != 0)
+			return MODEL_INVALID_RESERVED;
+	}
+	else
+	{
+		if (header->hash_bits < FEATURES_MIN_HASH_BITS ||
+			header->hash_bits > FEATURES_MAX_HASH_BITS)
+			return MODEL_INVALID_HASH_BITS;
+		if (header->binary > 1)
+			return MODEL_INVALID_BINARY;
+		if (model_feature_fields_name(header->fields) == NULL)
+			return MODEL_INVALID_FIELDS;
+	}
 	switch (fvec_check_entries(header->nnz, indexes, weights, &result->bad_index))
 	{
 		case FVEC_RECV_OK:
@@ -213,6 +245,32 @@ model_parse_field(const ModelField *f, const char *value, ModelHeader *header,
 				return MODEL_PARSE_BAD_INTEGER;
 			*MODEL_FIELD_PTR(header, f, int32_t) = (int32_t) integer;
 			break;
+		case MODEL_FIELD_HASH_BITS:
+			/* what fits the header; model_check() says whether it is valid */
+			if (!model_parse_integer(value, 0, INT16_MAX, &integer))
+				return MODEL_PARSE_BAD_INTEGER;
+			*MODEL_FIELD_PTR(header, f, int16_t) = (int16_t) integer;
+			break;
+		case MODEL_FIELD_BOOL:
+			if (strcmp(value, "true") == 0)
+				*MODEL_FIELD_PTR(header, f, uint8_t) = 1;
+			else if (strcmp(value, "false") == 0)
+				*MODEL_FIELD_PTR(header, f, uint8_t) = 0;
+			else
+				return MODEL_PARSE_BAD_BOOL;
+			break;
+		case MODEL_FIELD_FIELDS:
+			for (int fields = FEATURES_FIELDS_FIRST;; fields++)
+			{
+				if (fields > FEATURES_FIELDS_LAST)
+					return MODEL_PARSE_UNKNOWN_FIELDS;
+				if (strcmp(value, model_feature_fields_name(fields)) == 0)
+				{
+					*MODEL_FIELD_PTR(header, f, uint8_t) = (uint8_t) fields;
+					break;
+				}
+			}
+			break;
 	}
 	return MODEL_PARSE_OK;
 }
@@ -235,16 +293,19 @@ model_parse_text(char *input, int max_weights,
 		return status;
 	if (!model_parse_integer(value, INT32_MIN, INT32_MAX, &version))
 		return MODEL_PARSE_BAD_INTEGER;
-	if (version != MODEL_FORMAT_VERSION)
+	if (version < MODEL_FORMAT_OLDEST || version > MODEL_FORMAT_VERSION)
 	{
 		result->version = version;
 		return MODEL_PARSE_VERSION;
 	}
+	result->header.version = (int32_t) version;
 
 	for (int i = 0; i < model_num_fields; i++)
 	{
 		const ModelField *f = &model_fields[i];
 
+		if (f->since > version)
+			continue;
 		status = model_read_value(&p, f->name, &value, result);
 		if (status != MODEL_PARSE_OK)
 			return status;
@@ -290,13 +351,17 @@ model_decode_binary(const unsigned char *data, size_t len, int max_weights,
 	/* read as unsigned, as pq_getmsgint did: 0xffffffff is 4294967295 */
 	result->version = wire_get_uint32(p);
 	p += 4;
-	if (result->version != MODEL_FORMAT_VERSION)
+	if (result->version < MODEL_FORMAT_OLDEST || result->version > MODEL_FORMAT_VERSION)
 		return MODEL_PARSE_VERSION;
+	header->version = (int32_t) result->version;
 
 	for (int i = 0; i < model_num_fields; i++)
 	{
 		const ModelField *f = &model_fields[i];
+		uint32_t	setting;
 
+		if (f->since > header->version)
+			continue;
 		switch (f->type)
 		{
 			case MODEL_FIELD_ID:
@@ -318,6 +383,27 @@ model_decode_binary(const unsigned char *data, size_t len, int max_weights,
 					return MODEL_PARSE_TRUNCATED;
 				*MODEL_FIELD_PTR(header, f, int32_t) = (int32_t) wire_get_uint32(p);
 				p += 4;
+				break;
+			case MODEL_FIELD_HASH_BITS:
+			case MODEL_FIELD_BOOL:
+			case MODEL_FIELD_FIELDS:
+				if (end - p < 4)
+					return MODEL_PARSE_TRUNCATED;
+				setting = wire_get_uint32(p);
+				p += 4;
+
+				/*
+				 * An int32 on the wire, narrower in the header: a value the
+				 * header cannot hold becomes one model_check() refuses for
+				 * the same reason (-1 bits, 255 for the others), so that no
+				 * two inputs read as the same model.
+				 */
+				if (f->type == MODEL_FIELD_HASH_BITS)
+					*MODEL_FIELD_PTR(header, f, int16_t) =
+						setting <= FEATURES_MAX_HASH_BITS ? (int16_t) setting : -1;
+				else
+					*MODEL_FIELD_PTR(header, f, uint8_t) =
+						setting <= 254 ? (uint8_t) setting : 255;
 				break;
 		}
 	}
@@ -349,6 +435,8 @@ model_encode_binary(unsigned char *out, const ModelHeader *header,
 	{
 		const ModelField *f = &model_fields[i];
 
+		if (f->since > header->version)
+			continue;
 		switch (f->type)
 		{
 			case MODEL_FIELD_ID:
@@ -363,6 +451,15 @@ model_encode_binary(unsigned char *out, const ModelHeader *header,
 			case MODEL_FIELD_SOLVER:
 			case MODEL_FIELD_INT32:
 				wire_put_uint32(p, (uint32_t) *MODEL_FIELD_PTR(header, f, const int32_t));
+				p += 4;
+				break;
+			case MODEL_FIELD_HASH_BITS:
+				wire_put_uint32(p, (uint32_t) *MODEL_FIELD_PTR(header, f, const int16_t));
+				p += 4;
+				break;
+			case MODEL_FIELD_BOOL:
+			case MODEL_FIELD_FIELDS:
+				wire_put_uint32(p, *MODEL_FIELD_PTR(header, f, const uint8_t));
 				p += 4;
 				break;
 		}

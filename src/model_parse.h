@@ -20,10 +20,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "feature_settings.h"
 #include "fvec_parse.h"
 
 #define MODEL_MAGIC				0x504c4d4c	/* "PLML" */
-#define MODEL_FORMAT_VERSION	1
+
+/*
+ * Format 2 records the feature settings the model was trained with
+ * (hash_bits, binary, fields: feature_settings.h) in the four bytes that
+ * format 1 reserved and always left zero.  The layout is otherwise the
+ * same, so a format-1 value stored before 0.3 is read in place, with no
+ * conversion: its settings read as zero, "not recorded", and model.c's
+ * model_feature_settings() gives the defaults for it.  Both forms read
+ * either version and write a model in the version it has: a format-1
+ * value prints as format 1 and reads back bit-identical, id included.
+ * train() writes format 2 when it is given the settings (fit() always
+ * gives them) and format 1 when not (train.c says why);
+ * pglearn.model_upgrade() turns a format-1 model into format 2 with the
+ * settings it is told.
+ */
+#define MODEL_FORMAT_VERSION	2	/* the newest, with feature settings */
+#define MODEL_FORMAT_OLDEST		1	/* the oldest version read */
 
 /*
  * A model's fixed header, in plain C types: exactly the layout of the
@@ -53,7 +70,9 @@ typedef struct ModelHeader
 	int32_t		n_neg;
 	int32_t		n_features;
 	int32_t		nnz;
-	int32_t		reserved;		/* always 0 */
+	int16_t		hash_bits;		/* format 2: features()' hash_bits, 1..30 */
+	uint8_t		binary;			/* format 2: features()' binary, 0 or 1 */
+	uint8_t		fields;			/* format 2: FeatureFields */
 } ModelHeader;
 
 /*
@@ -69,7 +88,10 @@ typedef enum ModelFieldType
 	MODEL_FIELD_SOLVER,
 	MODEL_FIELD_TIMESTAMP,
 	MODEL_FIELD_FLOAT8,
-	MODEL_FIELD_INT32
+	MODEL_FIELD_INT32,
+	MODEL_FIELD_HASH_BITS,		/* int16 in the header */
+	MODEL_FIELD_BOOL,			/* uint8 0 or 1; text true or false */
+	MODEL_FIELD_FIELDS			/* uint8 FeatureFields; text its name */
 } ModelFieldType;
 
 typedef struct ModelField
@@ -77,11 +99,13 @@ typedef struct ModelField
 	const char *name;			/* its key in the text form and model_info() */
 	size_t		offset;			/* in ModelHeader, and so in Model */
 	ModelFieldType type;
+	int			since;			/* the first format version that has it */
 } ModelField;
 
 /*
  * The header fields after the format version, in the order of the text
  * form, the binary form and model_info(): one table drives all of them.
+ * A model of format version v has the fields with since <= v.
  */
 extern const ModelField model_fields[];
 extern const int model_num_fields;
@@ -91,12 +115,14 @@ extern const int model_num_fields;
 
 /*
  * Binary form, as model_send writes it: int32 format version, the fields
- * in table order (id and timestamp as int64, solver and integers as int32,
- * floats as float8), int32 nnz, then the weights as fvec entries
- * (fvec_parse.h), all big-endian.
+ * of that version in table order (id and timestamp as int64, solver,
+ * integers and the feature settings as int32, floats as float8), int32
+ * nnz, then the weights as fvec entries (fvec_parse.h), all big-endian.
  */
-#define MODEL_BINARY_HEADER_SIZE	(4 + 2 * 8 + 8 * 8 + 7 * 4 + 4)
-#define MODEL_BINARY_SIZE(nnz)		(MODEL_BINARY_HEADER_SIZE + (size_t) (nnz) * 8)
+#define MODEL_BINARY_HEADER_SIZE(version) \
+	(4 + 2 * 8 + 8 * 8 + 7 * 4 + ((version) >= 2 ? 3 * 4 : 0) + 4)
+#define MODEL_BINARY_SIZE(version, nnz) \
+	(MODEL_BINARY_HEADER_SIZE(version) + (size_t) (nnz) * 8)
 
 typedef enum ModelParseStatus
 {
@@ -110,6 +136,8 @@ typedef enum ModelParseStatus
 	MODEL_PARSE_UNKNOWN_SOLVER, /* value */
 	MODEL_PARSE_BAD_TIMESTAMP,	/* the timestamp callback refused it: value */
 	MODEL_PARSE_BAD_NUMBER,		/* not a float8: key, value */
+	MODEL_PARSE_BAD_BOOL,		/* not true or false: key, value */
+	MODEL_PARSE_UNKNOWN_FIELDS, /* not a FeatureFields name: value */
 	MODEL_PARSE_EXPECTED_WEIGHTS,	/* no "weights=" after the header */
 	MODEL_PARSE_WEIGHTS,		/* weights not a valid fvec: weights_status,
 								 * weights_parsed, weights_text */
@@ -129,7 +157,11 @@ typedef enum ModelParseStatus
 	MODEL_INVALID_NEGATIVE,		/* an integer field: field */
 	MODEL_INVALID_NOT_POSITIVE, /* C, epsilon, class weights <= 0, or bias < 0 */
 	MODEL_INVALID_CONVERGED,	/* converged other than 0 or 1 */
-	MODEL_INVALID_RESERVED,		/* reserved not 0 */
+	MODEL_INVALID_RESERVED,		/* format 1 with settings (its reserved
+								 * bytes not 0) */
+	MODEL_INVALID_HASH_BITS,	/* format 2: hash_bits outside 1..30 */
+	MODEL_INVALID_BINARY,		/* format 2: binary other than 0 or 1 */
+	MODEL_INVALID_FIELDS,		/* format 2: fields not a FeatureFields */
 	MODEL_INVALID_WEIGHT_ORDER, /* an index negative or not increasing:
 								 * bad_index */
 	MODEL_INVALID_WEIGHT_NOT_FINITE /* bad_index */
@@ -190,7 +222,8 @@ extern ModelParseStatus model_decode_binary(const unsigned char *data, size_t le
 											ModelParseResult *result);
 
 /*
- * Write the binary form of a model to out, MODEL_BINARY_SIZE(header->nnz)
+ * Write the binary form of a model to out, MODEL_BINARY_SIZE(header->version,
+ * header->nnz)
  * bytes.
  */
 extern void model_encode_binary(unsigned char *out, const ModelHeader *header,
@@ -200,13 +233,17 @@ extern void model_encode_binary(unsigned char *out, const ModelHeader *header,
  * Every invariant of a model but its id, in this order: solver, trained_at
  * finite, each field in table order (floats finite, integers
  * non-negative), C, epsilon and class weights positive and bias
- * non-negative, converged 0 or 1, reserved 0, then the weights by the fvec
- * rules.  The first defect is returned, its details in *result.
+ * non-negative, converged 0 or 1, then the feature settings (format 1:
+ * none, all zero; format 2: hash_bits, binary, fields in that order), then
+ * the weights by the fvec rules.  The first defect is returned, its details in *result.
  */
 extern ModelParseStatus model_check(const ModelHeader *header, const int32_t *indexes,
 									const float *weights, ModelParseResult *result);
 
 /* Name of a solver kind ("logreg", "svm", "pa"), or NULL if unknown. */
 extern const char *model_solver_name(int solver);
+
+/* Name of a FeatureFields value, or NULL if unknown. */
+extern const char *model_feature_fields_name(int fields);
 
 #endif							/* PGLEARN_MODEL_PARSE_H */

@@ -6,6 +6,18 @@
  *	  parsing training parameters, and turning the solver's weights into a
  *	  model.
  *
+ * The model records the feature settings its vectors were made with
+ * (params "hash_bits" and "binary"; the other from feature_settings.h's
+ * defaults when only one is given), so that it can later be scored by name
+ * on an article's text: model format 2.  train() cannot tell how an fvec
+ * was made, so the caller says so (fit() always does).  Told nothing, it
+ * writes format 1, the model that records no settings: one that claimed
+ * the defaults without knowing would be the silent mismatch format 2
+ * exists to prevent -- 0.2's fit(), still running on this library until
+ * ALTER EXTENSION UPDATE, computes features with its params' settings and
+ * strips them from train()'s, and the update converts what it wrote with
+ * those params (pglearn--0.2--0.3.sql).
+ *
  * The optimisation itself is solver.c's.  Training needs every labelled row
  * at once (the solvers make many passes), so the state is the training set
  * in compressed sparse row form, bounded by pglearn.max_train_memory.
@@ -31,6 +43,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "feature_settings.h"
 #include "fvec.h"
 #include "model.h"
 #include "pglearn.h"
@@ -68,9 +81,13 @@ typedef struct TrainParams
 	double		weight_neg;
 	double		bias;
 	uint64		seed;
+	/* not the solver's: recorded in the model */
+	bool		settings_given; /* hash_bits or binary was given */
+	int			hash_bits;
+	bool		binary;
 } TrainParams;
 
-#define TRAIN_PARAM_KEYS "solver, C, epsilon, max_iter, epochs, class_weight, bias, seed"
+#define TRAIN_PARAM_KEYS "solver, C, epsilon, max_iter, epochs, class_weight, bias, seed, hash_bits, binary"
 
 static Size
 train_state_bytes(int64 rows_capacity, int64 nnz_capacity)
@@ -442,6 +459,9 @@ train_parse_params(Jsonb *jsonb, TrainParams *params)
 	params->weight_neg = 1.0;
 	params->bias = 1.0;
 	params->seed = 1;
+	params->settings_given = false;
+	params->hash_bits = FEATURES_DEFAULT_HASH_BITS;
+	params->binary = FEATURES_DEFAULT_BINARY;
 
 	if (jsonb != NULL)
 	{
@@ -517,6 +537,19 @@ train_parse_params(Jsonb *jsonb, TrainParams *params)
 			}
 			else if (strcmp(key, "seed") == 0)
 				params->seed = (uint64) train_param_integer(key, &v, 0, PG_INT64_MAX);
+			else if (strcmp(key, "hash_bits") == 0)
+			{
+				params->hash_bits = (int) train_param_integer(key, &v, FEATURES_MIN_HASH_BITS,
+															  FEATURES_MAX_HASH_BITS);
+				params->settings_given = true;
+			}
+			else if (strcmp(key, "binary") == 0)
+			{
+				if (v.type != jbvBool)
+					train_param_error(key, "expected true or false");
+				params->binary = v.val.boolean;
+				params->settings_given = true;
+			}
 			else
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -823,6 +856,15 @@ pglearn_train_finalfn(PG_FUNCTION_ARGS)
 	m->n_pos = n_pos;
 	m->n_neg = n_neg;
 	m->n_features = n_cols;
+	if (params.settings_given)
+	{
+		m->version = MODEL_FORMAT_VERSION;
+		m->hash_bits = (int16) params.hash_bits;
+		m->binary = params.binary ? 1 : 0;
+		m->fields = FEATURES_FIELDS_ARTICLE;
+	}
+	else
+		m->version = MODEL_FORMAT_OLDEST;	/* format 1, no settings: see above */
 
 	/*
 	 * Probabilities: logistic regression's margin already is a log-odds, so

@@ -2,7 +2,8 @@
  *
  * fuzz_model.c
  *	  libFuzzer target for the model text parser and binary decoder
- *	  (src/model_parse.c): every input is tried as both forms.
+ *	  (src/model_parse.c): every input is tried as both forms, in both
+ *	  format versions (1, and 2 with the feature settings).
  *
  * Beyond "no crash, no sanitizer report":
  *	- an accepted model passes model_check() again;
@@ -10,6 +11,8 @@
  *	- an accepted model of either form, written in the other form and read
  *	  back, is the same model (header and weights bit for bit), and so is
  *	  one written again as text: the two forms accept the same models;
+ *	- an accepted model keeps its format version through both forms, and
+ *	  records feature settings exactly when it is format 2;
  *	- a rejected input names everything the backend's message prints
  *	  (key, value, field ...), as NUL-terminated strings inside the input,
  *	  and a rejected binary input allocated nothing unless its count and
@@ -88,6 +91,8 @@ write_text(const ModelHeader *h, const int32_t *indexes, const float *weights)
 	{
 		const ModelField *f = &model_fields[i];
 
+		if (f->since > h->version)
+			continue;
 		len += snprintf(text + len, cap - len, " %s=", f->name);
 		switch (f->type)
 		{
@@ -107,6 +112,18 @@ write_text(const ModelHeader *h, const int32_t *indexes, const float *weights)
 			case MODEL_FIELD_INT32:
 				len += snprintf(text + len, cap - len, "%d",
 								*MODEL_FIELD_PTR(h, f, const int32_t));
+				break;
+			case MODEL_FIELD_HASH_BITS:
+				len += snprintf(text + len, cap - len, "%d",
+								(int) *MODEL_FIELD_PTR(h, f, const int16_t));
+				break;
+			case MODEL_FIELD_BOOL:
+				len += snprintf(text + len, cap - len, "%s",
+								*MODEL_FIELD_PTR(h, f, const uint8_t) ? "true" : "false");
+				break;
+			case MODEL_FIELD_FIELDS:
+				len += snprintf(text + len, cap - len, "%s",
+								model_feature_fields_name(*MODEL_FIELD_PTR(h, f, const uint8_t)));
 				break;
 		}
 	}
@@ -133,12 +150,20 @@ static void
 check_accepted(const ModelParseResult *r)
 {
 	ModelParseResult again;
-	size_t		size = MODEL_BINARY_SIZE(r->header.nnz);
+	size_t		size = MODEL_BINARY_SIZE(r->header.version, r->header.nnz);
 	unsigned char *bytes = test_grow(NULL, size, NULL);
 	char	   *text;
 
 	if (r->header.nnz < 0 || r->header.nnz > MAX_WEIGHTS ||
 		model_check(&r->header, r->indexes, r->weights, &again) != MODEL_PARSE_OK)
+		abort();
+	/* settings exactly in format 2, and then valid ones */
+	if (r->header.version < MODEL_FORMAT_OLDEST || r->header.version > MODEL_FORMAT_VERSION)
+		abort();
+	if (r->header.version == 1 ?
+		(r->header.hash_bits != 0 || r->header.binary != 0 || r->header.fields != 0) :
+		(r->header.hash_bits < FEATURES_MIN_HASH_BITS || r->header.hash_bits > FEATURES_MAX_HASH_BITS ||
+		 r->header.binary > 1 || model_feature_fields_name(r->header.fields) == NULL))
 		abort();
 
 	model_encode_binary(bytes, &r->header, r->indexes, r->weights);
@@ -187,9 +212,14 @@ check_rejected(ModelParseStatus status, const ModelParseResult *r)
 			check_string(r->key);
 			check_string(r->value);
 			break;
+		case MODEL_PARSE_BAD_BOOL:
+			check_string(r->key);
+			check_string(r->value);
+			break;
 		case MODEL_PARSE_BAD_ID:
 		case MODEL_PARSE_UNKNOWN_SOLVER:
 		case MODEL_PARSE_BAD_TIMESTAMP:
+		case MODEL_PARSE_UNKNOWN_FIELDS:
 			check_string(r->value);
 			break;
 		case MODEL_PARSE_EXPECTED_WEIGHTS:
@@ -210,7 +240,7 @@ check_rejected(ModelParseStatus status, const ModelParseResult *r)
 				abort();
 			break;
 		case MODEL_PARSE_VERSION:
-			if (r->version == MODEL_FORMAT_VERSION)
+			if (r->version >= MODEL_FORMAT_OLDEST && r->version <= MODEL_FORMAT_VERSION)
 				abort();
 			break;
 		case MODEL_INVALID_NOT_FINITE:
@@ -228,7 +258,17 @@ check_rejected(ModelParseStatus status, const ModelParseResult *r)
 		case MODEL_INVALID_TRAINED_AT_RANGE:
 		case MODEL_INVALID_NOT_POSITIVE:
 		case MODEL_INVALID_CONVERGED:
+			break;
 		case MODEL_INVALID_RESERVED:
+			/* no input of either form can set format 1's reserved bytes */
+			abort();
+			break;
+		case MODEL_INVALID_HASH_BITS:
+		case MODEL_INVALID_BINARY:
+		case MODEL_INVALID_FIELDS:
+			if (r->header.version < 2)
+				abort();
+			break;
 		case MODEL_INVALID_WEIGHT_ORDER:
 		case MODEL_INVALID_WEIGHT_NOT_FINITE:
 			break;
@@ -264,7 +304,7 @@ fuzz_binary(const uint8_t *data, size_t size)
 	{
 		check_accepted(&r);
 		again = test_grow(NULL, size, NULL);
-		if (MODEL_BINARY_SIZE(r.header.nnz) != size)
+		if (MODEL_BINARY_SIZE(r.header.version, r.header.nnz) != size)
 			abort();
 		model_encode_binary(again, &r.header, r.indexes, r.weights);
 		if (memcmp(again, data, size) != 0)

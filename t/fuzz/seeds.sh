@@ -3,7 +3,9 @@
 # (t/fuzz/corpus/fvec/*.bin and article.txt, t/fuzz/corpus/model/*) from
 # real values: fvec_send of the regression tests' vectors and of
 # features(), and model_out/model_send of models trained on the regression
-# tests' toy data with each solver.  Needs a cluster in PG* with pglearn
+# tests' toy data with each solver (model format 2; the *_format1 seeds are
+# the same models as pglearn 0.2 wrote them, kept as they are: train()
+# writes format 1 only when told no feature settings).  Needs a cluster in PG* with pglearn
 # installed; run it again only when a form changes (the other fvec text
 # seeds are hand-written).
 set -euo pipefail
@@ -40,11 +42,12 @@ INSERT INTO toy VALUES
     ('{2:0.5,4:1}', -1), ('{4:1,5:1}', -1), ('{4:1}', -1);
 CREATE TABLE seeds AS
 SELECT name, (SELECT pglearn.train(f, label, params) FROM toy) AS m
-FROM (VALUES ('logreg', '{}'::jsonb), ('svm', '{"solver": "svm"}'), ('pa', '{"solver": "pa", "epochs": 3}'),
-             ('params', '{"C": 0.5, "bias": 0, "class_weight": {"1": 2, "-1": 1}}')) p(name, params);
+FROM (VALUES ('logreg', '{"hash_bits": 20, "binary": false}'::jsonb), ('svm', '{"solver": "svm", "hash_bits": 20}'),
+             ('pa', '{"solver": "pa", "epochs": 3, "binary": true}'),
+             ('params', '{"C": 0.5, "bias": 0, "class_weight": {"1": 2, "-1": 1}, "hash_bits": 12, "binary": true}')) p(name, params);
 -- more weights than the targets' limit of 20
 INSERT INTO seeds
-SELECT 'articles', pglearn.train(pglearn.features(url, title, body, 12), label)
+SELECT 'articles', pglearn.train(pglearn.features(url, title, body, 12), label, '{"hash_bits": 12}')
 FROM (VALUES ('https://www.postgresql.org/docs/15/indexes.html', 'PostgreSQL: Indexes', 'btree gist gin brin hash', 1),
              ('https://example.org/football', 'Cup final', 'the match ended two one after extra time', -1)) e(url, title, body, label);
 SQL

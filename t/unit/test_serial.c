@@ -265,10 +265,11 @@ test_fvec_binary(void)
 /* ---- model text ----------------------------------------------------------- */
 
 #define VALID_MODEL \
-	"format=1 id=00000000deadbeef solver=svm trained_at=\"2026-11-25 18:40:00.1+00\" " \
+	"format=2 id=00000000deadbeef solver=svm trained_at=\"2026-11-25 18:40:00.1+00\" " \
 	"C=0.5 epsilon=0.1 bias=1 weight_pos=2 weight_neg=1 platt_a=-1.5 platt_b=0.25 " \
 	"bias_weight=-0.017231680843113488 max_iter=1000 iterations=7 converged=1 n_pos=3 " \
-	"n_neg=2 n_features=5 weights={1:0.5,4:-0.25,2147483647:1e-45}"
+	"n_neg=2 n_features=5 hash_bits=12 binary=true fields=url,title,description+body " \
+	"weights={1:0.5,4:-0.25,2147483647:1e-45}"
 
 /* the timestamp reader's stand-in: remembers its text; "bad" is refused */
 static char last_timestamp[64];
@@ -284,9 +285,22 @@ read_timestamp(const char *text, int64_t *result, void *arg)
 	return 1;
 }
 
-/* VALID_MODEL with the first 'from' replaced by 'to' (or as it is, from NULL) */
-static char edited[1024];
+/* the text model_with() and format_1_model() return */
+static char edited[2048];
 
+/* VALID_MODEL as format 1: no feature settings */
+static char *
+format_1_model(void)
+{
+	const char *settings = " hash_bits=12 binary=true fields=url,title,description+body";
+	const char *at = strstr(VALID_MODEL, settings);
+
+	snprintf(edited, sizeof(edited), "format=1%.*s%s", (int) (at - VALID_MODEL - 8),
+			 VALID_MODEL + 8, at + strlen(settings));
+	return edited;
+}
+
+/* VALID_MODEL with the first 'from' replaced by 'to' (or as it is, from NULL) */
 static char *
 model_with(const char *from, const char *to)
 {
@@ -344,7 +358,7 @@ test_model_text(void)
 
 	last_timestamp[0] = '\0';
 	ok(parse_model(model_with(NULL, NULL), 1000, &r) == MODEL_PARSE_OK &&
-	   r.header.magic == MODEL_MAGIC && r.header.version == 1 &&
+	   r.header.magic == MODEL_MAGIC && r.header.version == 2 &&
 	   r.header.id == 0xdeadbeefu && r.header.solver == SOLVER_SVM &&
 	   r.header.trained_at == 1234 && r.header.C == 0.5 && r.header.epsilon == 0.1 &&
 	   r.header.bias == 1 && r.header.weight_pos == 2 && r.header.weight_neg == 1 &&
@@ -352,7 +366,8 @@ test_model_text(void)
 	   r.header.bias_weight == -0.017231680843113488 && r.header.max_iter == 1000 &&
 	   r.header.iterations == 7 && r.header.converged == 1 && r.header.n_pos == 3 &&
 	   r.header.n_neg == 2 && r.header.n_features == 5 && r.header.nnz == 3 &&
-	   r.header.reserved == 0 && r.indexes[0] == 1 && r.indexes[2] == INT32_MAX &&
+	   r.header.hash_bits == 12 && r.header.binary == 1 &&
+	   r.header.fields == FEATURES_FIELDS_ARTICLE && r.indexes[0] == 1 && r.indexes[2] == INT32_MAX &&
 	   r.weights[1] == -0.25f && float_bits(r.weights[2]) == 1,
 	   "model text: every field and weight read");
 	ok(strcmp(last_timestamp, "2026-11-25 18:40:00.1+00") == 0,
@@ -379,14 +394,17 @@ test_model_text(void)
 	ok(parse_model(text, 1000, &r) == MODEL_PARSE_EXPECTED_KEY && strcmp(r.at, "hello") == 0,
 	   "model text hello: EXPECTED_KEY format at \"hello\"");
 	free_model_text(&r);
-	check_model_text("format=1", "format=x", MODEL_PARSE_BAD_INTEGER, "format", "x",
+	check_model_text("format=2", "format=x", MODEL_PARSE_BAD_INTEGER, "format", "x",
 					 "model text format=x: BAD_INTEGER for format");
-	check_model_text("format=1", "format=2147483648", MODEL_PARSE_BAD_INTEGER, "format",
+	check_model_text("format=2", "format=2147483648", MODEL_PARSE_BAD_INTEGER, "format",
 					 "2147483648", "model text format=2^31: BAD_INTEGER");
-	ok(parse_model(model_with("format=1", "format=2"), 1000, &r) == MODEL_PARSE_VERSION &&
-	   r.version == 2, "model text format=2: VERSION 2");
+	ok(parse_model(model_with("format=2", "format=3"), 1000, &r) == MODEL_PARSE_VERSION &&
+	   r.version == 3, "model text format=3: VERSION 3");
 	free_model_text(&r);
-	ok(parse_model(model_with("format=1 id=00000000deadbeef", "format=-1 id=junk"), 1000, &r) ==
+	ok(parse_model(model_with("format=2", "format=0"), 1000, &r) == MODEL_PARSE_VERSION &&
+	   r.version == 0, "model text format=0: VERSION 0");
+	free_model_text(&r);
+	ok(parse_model(model_with("format=2 id=00000000deadbeef", "format=-1 id=junk"), 1000, &r) ==
 	   MODEL_PARSE_VERSION && r.version == -1,
 	   "model text format=-1: VERSION -1, before anything after it is read");
 	free_model_text(&r);
@@ -439,6 +457,38 @@ test_model_text(void)
 	check_model_text(" weights=", " w=", MODEL_PARSE_EXPECTED_WEIGHTS, NULL, NULL,
 					 "model text without weights=: EXPECTED_WEIGHTS");
 
+	/* format 2's feature settings */
+	check_model_text("hash_bits=12", "hash_bits=1", MODEL_PARSE_OK, NULL, NULL,
+					 "model text hash_bits=1 is the least");
+	check_model_text("hash_bits=12", "hash_bits=30", MODEL_PARSE_OK, NULL, NULL,
+					 "model text hash_bits=30 is the most");
+	check_model_text("hash_bits=12", "hash_bits=0", MODEL_INVALID_HASH_BITS, NULL, NULL,
+					 "model text hash_bits=0: INVALID_HASH_BITS");
+	check_model_text("hash_bits=12", "hash_bits=31", MODEL_INVALID_HASH_BITS, NULL, NULL,
+					 "model text hash_bits=31: INVALID_HASH_BITS");
+	check_model_text("hash_bits=12", "hash_bits=32768", MODEL_PARSE_BAD_INTEGER, "hash_bits",
+					 "32768", "model text hash_bits=2^15: BAD_INTEGER (wider than the header)");
+	check_model_text("hash_bits=12", "hash_bits=-1", MODEL_PARSE_BAD_INTEGER, "hash_bits", "-1",
+					 "model text hash_bits=-1: BAD_INTEGER");
+	check_model_text("binary=true", "binary=false", MODEL_PARSE_OK, NULL, NULL,
+					 "model text binary=false");
+	check_model_text("binary=true", "binary=1", MODEL_PARSE_BAD_BOOL, "binary", "1",
+					 "model text binary=1: BAD_BOOL");
+	check_model_text("fields=url,title,description+body", "fields=url", MODEL_PARSE_UNKNOWN_FIELDS,
+					 NULL, "url", "model text fields=url: UNKNOWN_FIELDS");
+	check_model_text(" hash_bits=12", "", MODEL_PARSE_EXPECTED_KEY, "hash_bits", NULL,
+					 "model text format 2 without hash_bits: EXPECTED_KEY hash_bits");
+
+	/* format 1: the same without the settings, which read as zero */
+	ok(parse_model(model_with("format=2", "format=1"), 1000, &r) == MODEL_PARSE_EXPECTED_WEIGHTS,
+	   "model text format 1 with settings: EXPECTED_WEIGHTS where they start");
+	free_model_text(&r);
+	ok(parse_model(format_1_model(), 1000, &r) == MODEL_PARSE_OK && r.header.version == 1 &&
+	   r.header.hash_bits == 0 && r.header.binary == 0 && r.header.fields == 0 &&
+	   r.header.n_features == 5 && r.header.nnz == 3,
+	   "model text format 1: read, settings zero");
+	free_model_text(&r);
+
 	ok(parse_model(model_with("weights={1:0.5,", "weights={1:NaN,"), 1000, &r) ==
 	   MODEL_PARSE_WEIGHTS && r.weights_status == FVEC_PARSE_VALUE_RANGE &&
 	   strcmp(r.weights_text, "{1:NaN,4:-0.25,2147483647:1e-45}") == 0,
@@ -467,7 +517,7 @@ valid_model_binary(ModelParseResult *r)
 	if (parse_model(model_with(NULL, NULL), 1000, r) != MODEL_PARSE_OK)
 		abort();
 	model_encode_binary(encoded, &r->header, r->indexes, r->weights);
-	return MODEL_BINARY_SIZE(r->header.nnz);
+	return MODEL_BINARY_SIZE(r->header.version, r->header.nnz);
 }
 
 static ModelParseStatus
@@ -533,14 +583,27 @@ typedef struct ModelEdit
 
 /*
  * Offsets: version 0, id 4, solver 12, trained_at 16, the floats from 24
- * (platt_a 64), the integers from 88 (n_neg 104), weight count 112,
- * indexes 116, weights 128.
+ * (platt_a 64), the integers from 88 (n_neg 104), hash_bits 112, binary
+ * 116, fields 120, weight count 124, indexes 128, weights 140.
  */
 static const ModelEdit model_edits[] = {
 	{0, "deadbeef", MODEL_PARSE_VERSION, 3735928559, NULL,
 	"model binary version 0xdeadbeef: VERSION 3735928559 (read unsigned)"},
-	{0, "00000002", MODEL_PARSE_VERSION, 2, NULL, "model binary version 2: VERSION 2"},
-	{112, "ffffffff", MODEL_PARSE_COUNT_RANGE, -1, NULL, "model binary weight count -1: COUNT_RANGE"},
+	{0, "00000003", MODEL_PARSE_VERSION, 3, NULL, "model binary version 3: VERSION 3"},
+	{0, "00000000", MODEL_PARSE_VERSION, 0, NULL, "model binary version 0: VERSION 0"},
+	{124, "ffffffff", MODEL_PARSE_COUNT_RANGE, -1, NULL, "model binary weight count -1: COUNT_RANGE"},
+	{112, "00000001", MODEL_PARSE_OK, 0, NULL, "model binary hash_bits 1 is accepted"},
+	{112, "0000001e", MODEL_PARSE_OK, 0, NULL, "model binary hash_bits 30 is accepted"},
+	{112, "00000000", MODEL_INVALID_HASH_BITS, 0, NULL, "model binary hash_bits 0: INVALID_HASH_BITS"},
+	{112, "0000001f", MODEL_INVALID_HASH_BITS, 0, NULL, "model binary hash_bits 31: INVALID_HASH_BITS"},
+	{112, "0001000c", MODEL_INVALID_HASH_BITS, 0, NULL,
+	"model binary hash_bits 2^16 + 12: INVALID_HASH_BITS, not 12"},
+	{112, "ffffffff", MODEL_INVALID_HASH_BITS, 0, NULL, "model binary hash_bits -1: INVALID_HASH_BITS"},
+	{116, "00000000", MODEL_PARSE_OK, 0, NULL, "model binary binary 0 is accepted"},
+	{116, "00000002", MODEL_INVALID_BINARY, 0, NULL, "model binary binary 2: INVALID_BINARY"},
+	{116, "00000101", MODEL_INVALID_BINARY, 0, NULL, "model binary binary 257: INVALID_BINARY, not 1"},
+	{120, "00000000", MODEL_INVALID_FIELDS, 0, NULL, "model binary fields 0: INVALID_FIELDS"},
+	{120, "00000002", MODEL_INVALID_FIELDS, 0, NULL, "model binary fields 2: INVALID_FIELDS"},
 	{12, "00000004", MODEL_INVALID_SOLVER, 4, NULL, "model binary solver 4: INVALID_SOLVER"},
 	{16, "8000000000000000", MODEL_INVALID_TRAINED_AT, 0, NULL,
 	"model binary trained_at -infinity: INVALID_TRAINED_AT"},
@@ -559,11 +622,11 @@ static const ModelEdit model_edits[] = {
 	{64, "7ff8000000000000", MODEL_INVALID_NOT_FINITE, 0, "platt_a",
 	"model binary platt_a NaN: NOT_FINITE platt_a"},
 	{104, "ffffffff", MODEL_INVALID_NEGATIVE, 0, "n_neg", "model binary n_neg -1: NEGATIVE n_neg"},
-	{116, "ffffffff", MODEL_INVALID_WEIGHT_ORDER, -1, NULL,
+	{128, "ffffffff", MODEL_INVALID_WEIGHT_ORDER, -1, NULL,
 	"model binary weight index -1: WEIGHT_ORDER at -1"},
-	{120, "00000001", MODEL_INVALID_WEIGHT_ORDER, 1, NULL,
+	{132, "00000001", MODEL_INVALID_WEIGHT_ORDER, 1, NULL,
 	"model binary weight index 1 twice: WEIGHT_ORDER at 1"},
-	{132, "7f800000", MODEL_INVALID_WEIGHT_NOT_FINITE, 4, NULL,
+	{144, "7f800000", MODEL_INVALID_WEIGHT_NOT_FINITE, 4, NULL,
 	"model binary weight +infinity: WEIGHT_NOT_FINITE at 4"},
 };
 
@@ -579,12 +642,15 @@ test_model_binary(void)
 	int			calls;
 
 	/* version, id, solver, trained_at, C: 4 + 8 + 4 + 8 + 8 bytes */
-	ok(len == 116 + 3 * 8 &&
+	ok(len == 128 + 3 * 8 && len == MODEL_BINARY_SIZE(2, 3) &&
 	   memcmp(encoded, expected,
-			  from_hex("00000001 00000000deadbeef 00000002 00000000000004d2 3fe0000000000000",
+			  from_hex("00000002 00000000deadbeef 00000002 00000000000004d2 3fe0000000000000",
 					   expected)) == 0,
 	   "model binary: version, id, solver, trained_at and C, byte for byte");
 	ok(memcmp(encoded + 112, expected,
+			  from_hex("0000000c 00000001 00000001", expected)) == 0,
+	   "model binary: hash_bits, binary and fields as int32, byte for byte");
+	ok(memcmp(encoded + 124, expected,
 			  from_hex("00000003 00000001 00000004 7fffffff 3f000000 be800000 00000001",
 					   expected)) == 0,
 	   "model binary: the weight count and the weights as fvec entries, byte for byte");
@@ -597,7 +663,7 @@ test_model_binary(void)
 	free_model_binary(&r);
 
 	/* every cut inside the header, at a field boundary or not */
-	for (size_t cut = 0; cut < MODEL_BINARY_HEADER_SIZE; cut++)
+	for (size_t cut = 0; cut < MODEL_BINARY_HEADER_SIZE(2); cut++)
 	{
 		calls = test_alloc_calls;
 		if (decode_model(encoded, cut, 1000, &r) != MODEL_PARSE_TRUNCATED || test_alloc_calls != calls)
@@ -607,7 +673,7 @@ test_model_binary(void)
 		}
 		free_model_binary(&r);
 	}
-	ok(all_truncated, "model binary cut anywhere in its 116-byte header: TRUNCATED");
+	ok(all_truncated, "model binary cut anywhere in its 128-byte header: TRUNCATED");
 
 	ok(decode_model(encoded, len - 1, 1000, &r) == MODEL_PARSE_LENGTH &&
 	   r.header.nnz == 3 && r.weight_bytes == 23, "model binary a byte short: LENGTH, 23 of 24");
@@ -635,10 +701,34 @@ test_model_binary(void)
 		free_model_binary(&r);
 	}
 
-	valid.header.reserved = 1;
-	ok(model_check(&valid.header, valid.indexes, valid.weights, &r) == MODEL_INVALID_RESERVED,
-	   "model_check: reserved 1 is INVALID_RESERVED");
+	/* format 1: the same header less the settings, 116 bytes */
 	free_model_text(&valid);
+	if (parse_model(format_1_model(), 1000, &valid) != MODEL_PARSE_OK)
+		abort();
+	model_encode_binary(encoded, &valid.header, valid.indexes, valid.weights);
+	ok(MODEL_BINARY_SIZE(1, 3) == 116 + 3 * 8 &&
+	   memcmp(encoded + 108, expected,
+			  from_hex("00000005 00000003 00000001", expected)) == 0,
+	   "model binary format 1: n_features, then the weight count, no settings");
+	ok(decode_model(encoded, MODEL_BINARY_SIZE(1, 3), 1000, &r) == MODEL_PARSE_OK &&
+	   memcmp(&r.header, &valid.header, sizeof(ModelHeader)) == 0 && r.header.version == 1,
+	   "model binary format 1 decodes to the model it was encoded from");
+	free_model_binary(&r);
+	ok(decode_model(encoded, MODEL_BINARY_SIZE(1, 3) - 1, 1000, &r) == MODEL_PARSE_LENGTH,
+	   "model binary format 1 a byte short: LENGTH");
+	free_model_binary(&r);
+	valid.header.hash_bits = 20;
+	ok(model_check(&valid.header, valid.indexes, valid.weights, &r) == MODEL_INVALID_RESERVED,
+	   "model_check: format 1 with hash_bits (its reserved bytes) is INVALID_RESERVED");
+	valid.header.hash_bits = 0;
+	valid.header.fields = FEATURES_FIELDS_ARTICLE;
+	ok(model_check(&valid.header, valid.indexes, valid.weights, &r) == MODEL_INVALID_RESERVED,
+	   "model_check: format 1 with fields is INVALID_RESERVED");
+	free_model_text(&valid);
+
+	ok(strcmp(model_feature_fields_name(FEATURES_FIELDS_ARTICLE), "url,title,description+body") == 0 &&
+	   model_feature_fields_name(0) == NULL && model_feature_fields_name(2) == NULL,
+	   "model_feature_fields_name: the one kind of fields, and NULL around it");
 
 	ok(strcmp(model_solver_name(SOLVER_LOGREG), "logreg") == 0 &&
 	   strcmp(model_solver_name(SOLVER_SVM), "svm") == 0 &&
