@@ -57,6 +57,25 @@ SELECT pglearn.classify('news_binary', url, title, body) =
        pglearn.classify(m.model, pglearn.features(url, title, body, 12, true)) AS uses_settings
 FROM pglearn.examples, (SELECT model FROM pglearn.models WHERE name = 'news_binary') m
 WHERE pglearn.examples.id = 2;
+-- the model records them (model format 2), and that is where classify(name)
+-- and every other scorer by name reads them: params only say what fit()
+-- was asked
+SELECT s.* FROM pglearn.models m CROSS JOIN LATERAL pglearn.feature_settings(m.model) s
+WHERE m.name = 'news_binary';
+UPDATE pglearn.models SET params = params || '{"hash_bits": 20, "binary": false}' WHERE name = 'news_binary';
+SELECT pglearn.classify('news_binary', url, title, body) =
+       pglearn.classify(m.model, pglearn.features(url, title, body, 12, true)) AS model_settings_win
+FROM pglearn.examples, (SELECT model FROM pglearn.models WHERE name = 'news_binary') m
+WHERE pglearn.examples.id = 2;
+UPDATE pglearn.models SET params = params || '{"hash_bits": 12, "binary": true}' WHERE name = 'news_binary';
+-- a format-1 model arriving in pglearn.models (a dump of a 0.2 database
+-- restored, say) is stored as format 2 with the settings its params give
+INSERT INTO pglearn.models (name, model, params) VALUES ('old_format',
+	'format=1 id=9f86842e741513cc solver=logreg trained_at="2026-11-25 20:25:21.473534+00" C=1 epsilon=0.01 bias=1 weight_pos=1 weight_neg=1 platt_a=-1 platt_b=0 bias_weight=-0.017231680843113488 max_iter=1000 iterations=2 converged=1 n_pos=3 n_neg=3 n_features=5 weights={1:0.6956038,2:0.40991494,3:0.27948278,4:-0.87036395,5:-0.24980022}',
+	'{"hash_bits": 12, "binary": true}');
+SELECT pglearn.model_info(m.model)->'format' AS format, s.*
+FROM pglearn.models m CROSS JOIN LATERAL pglearn.feature_settings(m.model) s WHERE m.name = 'old_format';
+DELETE FROM pglearn.models WHERE name = 'old_format';
 
 -- same data, same folds, same numbers
 SELECT pglearn.cross_validate(k => 4) - 'grid' = pglearn.cross_validate(k => 4) - 'grid' AS deterministic;

@@ -862,4 +862,241 @@ CREATE FUNCTION model_upgrade(model, hash_bits int4, "binary" bool) RETURNS mode
 COMMENT ON FUNCTION model_upgrade(model, int4, bool) IS
 	'a format-1 model as format 2, recording that it was trained on features(url, title, article_text(description, body), hash_bits, binary); a format-2 model unchanged';
 
+-- The newest model of a name, NULL if there is none: the one definition of
+-- "the live model", for C (classify(name, ...)) and SQL (_live_model(),
+-- label_conflicts) alike.  In C, so that the library scores by name in a
+-- database not yet updated to its version (src/classify.c).
+CREATE FUNCTION _newest_model(name text) RETURNS model
+	AS 'MODULE_PATHNAME', 'pglearn_newest_model'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION _newest_model(text) IS
+	'internal: the newest model stored under a name (the live one), NULL if there is none';
+
+-- Same columns as 0.1's; the settings come from the model.
+CREATE OR REPLACE FUNCTION _live_model(name text, OUT model_name text, OUT model model, OUT hash_bits int4, OUT "binary" bool)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	model_name := coalesce(name, pglearn._default_model());
+	IF model_name = '' THEN
+		RAISE EXCEPTION 'no model name given and pglearn.default_model is empty'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a model name or SET pglearn.default_model.';
+	END IF;
+	model := pglearn._newest_model(model_name);
+	IF model IS NULL THEN
+		RAISE EXCEPTION 'model "%" does not exist', model_name
+			USING ERRCODE = 'undefined_object',
+				  HINT = format('Train it with SELECT pglearn.fit(%L); existing models are listed in pglearn.models.', model_name);
+	END IF;
+	SELECT s.hash_bits, s."binary" INTO hash_bits, "binary" FROM pglearn.feature_settings(model) s;
+END
+$$;
+COMMENT ON FUNCTION _live_model(text) IS
+	'internal: newest model of a name (NULL: pglearn.default_model) with the hash_bits and binary settings it records';
+
+CREATE OR REPLACE VIEW label_conflicts AS
+	WITH live AS (
+		SELECT l.model, s.hash_bits, s."binary"
+		  FROM (SELECT pglearn._newest_model(pglearn._default_model()) AS model) l
+		 CROSS JOIN LATERAL pglearn.feature_settings(l.model) s
+		 WHERE l.model IS NOT NULL
+	), scored AS (
+		SELECT e.id, e.url, e.title, e.label, pglearn.score(live.model, x.f) AS margin,
+			   pglearn.classify(live.model, x.f) AS p
+		  FROM live CROSS JOIN pglearn.examples e
+		 CROSS JOIN LATERAL (SELECT pglearn.features(e.url, e.title, pglearn.article_text(e.description, e.body),
+													 live.hash_bits, live."binary") AS f OFFSET 0) x
+		 WHERE e.label IN (-1, 1)
+	)
+	SELECT id, url, title, label, p AS score, margin
+	  FROM scored
+	 WHERE (margin >= 0) <> (label = 1)
+	 ORDER BY abs(margin) DESC, url;
+
+-- hash_bits and binary as the model records them (0.1 showed params')
+CREATE OR REPLACE VIEW model_summary AS
+	SELECT m.name, m.id,
+		   row_number() OVER (PARTITION BY m.name ORDER BY m.created_at DESC, m.id DESC) = 1 AS live,
+		   m.created_at AS trained_at,
+		   (i->>'n_pos')::int4 + (i->>'n_neg')::int4 AS rows,
+		   (i->>'n_pos')::int4 AS n_pos, (i->>'n_neg')::int4 AS n_neg,
+		   i->>'solver' AS solver, (i->>'C')::float8 AS c,
+		   (m.metrics->>'k')::int4 AS k,
+		   (m.metrics->>'accuracy')::float8 AS accuracy, (m.metrics->>'precision')::float8 AS precision,
+		   (m.metrics->>'recall')::float8 AS recall, (m.metrics->>'f1')::float8 AS f1,
+		   (m.metrics->>'roc_auc')::float8 AS roc_auc, (m.metrics->>'log_loss')::float8 AS log_loss,
+		   (i->>'nnz')::int4 AS weights,
+		   s.hash_bits, s."binary",
+		   (m.metrics->>'fit_time_ms')::float8 AS fit_time_ms
+	  FROM pglearn.models m CROSS JOIN LATERAL pglearn.model_info(m.model) i
+	 CROSS JOIN LATERAL pglearn.feature_settings(m.model) s
+	 ORDER BY m.name, m.created_at DESC, m.id DESC;
+
+-- The feature settings fit() computes its vectors with and the model
+-- records: those its params give, else the defaults.
+CREATE FUNCTION _fit_features(params jsonb, OUT hash_bits int4, OUT "binary" bool)
+	RETURNS record
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT coalesce((_fit_features.params->>'hash_bits')::int4, d.hash_bits),
+		   coalesce((_fit_features.params->>'binary')::bool, d."binary")
+	  FROM pglearn.feature_settings() d;
+END;
+COMMENT ON FUNCTION _fit_features(jsonb) IS
+	'internal: the hash_bits and binary a fit with these parameters computes features with: the given ones, else feature_settings()';
+
+-- As above in this script, but for where its settings come from.
+CREATE OR REPLACE FUNCTION _fit_prepare(source regclass, k int4, params jsonb) RETURNS void
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	hash_bits int4 := (pglearn._fit_features(params)).hash_bits;
+	use_binary bool := (pglearn._fit_features(params))."binary";
+	seed text := coalesce(params->>'seed', '');
+	missing text;
+	body_expr text := 'body';
+	n_pos bigint;
+	n_neg bigint;
+BEGIN
+	IF k IS NULL OR k < 2 THEN
+		RAISE EXCEPTION 'cross-validation needs k >= 2 folds, got %', k
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT string_agg(c, ', ') INTO missing
+	  FROM unnest(ARRAY['url', 'title', 'body', 'label']) AS c
+	 WHERE NOT EXISTS (SELECT FROM pg_attribute
+						WHERE attrelid = source AND attname = c AND attnum > 0 AND NOT attisdropped);
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'source % lacks column(s) %', source, missing
+			USING ERRCODE = 'undefined_column',
+				  HINT = 'The source needs columns url, title, body and label, like pglearn.examples.';
+	END IF;
+	-- the descriptions are part of the text the old system learned from
+	IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = source AND attname = 'description'
+			   AND attnum > 0 AND NOT attisdropped) THEN
+		body_expr := 'pglearn.article_text(description::text, body::text)';
+	END IF;
+
+	IF to_regclass('pg_temp.pglearn_fit_data') IS NOT NULL THEN
+		DROP TABLE pg_temp.pglearn_fit_data;
+	END IF;
+	-- source prints schema-qualified here unless it is a temporary table
+	EXECUTE format(
+		'CREATE TEMP TABLE pglearn_fit_data AS '
+		'SELECT pglearn.features(url::text, title::text, %s, $1, $2) AS f, label::int4 AS label, '
+		'       ((row_number() OVER (PARTITION BY label ORDER BY md5(url::text || $3), url::text) - 1) %% $4)::int4 AS fold '
+		'  FROM %s WHERE label IN (-1, 1)', body_expr, source)
+		USING hash_bits, use_binary, seed, k;
+
+	SELECT count(*) FILTER (WHERE label = 1), count(*) FILTER (WHERE label = -1)
+	  INTO n_pos, n_neg FROM pg_temp.pglearn_fit_data;
+	IF n_pos = 0 OR n_neg = 0 THEN
+		RAISE EXCEPTION 'fit needs labelled rows of both classes'
+			USING ERRCODE = 'data_exception',
+				  DETAIL = format('%s has %s rows labelled 1 and %s labelled -1.', source, n_pos, n_neg),
+				  HINT = 'Label at least one interesting (1) and one uninteresting (-1) article.';
+	END IF;
+	IF n_pos + n_neg < k THEN
+		RAISE EXCEPTION 'too few labelled rows (%) for %-fold cross-validation', n_pos + n_neg, k
+			USING ERRCODE = 'data_exception',
+				  HINT = 'Label more rows or pass a smaller "k".';
+	END IF;
+END
+$$;
+
+-- fit() hands train() the feature settings it computed the vectors with,
+-- so the model records them (0.2 stripped them and wrote them into params
+-- only).  params keeps them as before.
+CREATE OR REPLACE FUNCTION fit(name text, source regclass DEFAULT 'pglearn.examples', params jsonb DEFAULT '{}')
+	RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	started timestamptz := clock_timestamp();
+	k int4 := coalesce((params->>'k')::int4, 5);
+	result jsonb;
+	chosen_params jsonb;
+	settings record;
+	trained pglearn.model;
+BEGIN
+	IF name IS NULL OR name = '' THEN
+		RAISE EXCEPTION 'model name must not be empty'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pglearn._fit_check_params(params);
+	PERFORM pglearn._fit_prepare(source, k, params);
+	IF params ? 'C' THEN
+		result := pglearn._fit_search(params);
+	ELSE
+		result := pglearn._fit_search(params || '{"C": [0.01, 0.1, 1, 10, 100]}');
+	END IF;
+
+	settings := pglearn._fit_features(params);
+	chosen_params := params || jsonb_build_object('C', result->'C', 'k', k,
+		'hash_bits', settings.hash_bits, 'binary', settings."binary");
+	SELECT pglearn.train(f, label, chosen_params - ARRAY['k', 'select_by'])
+	  INTO trained FROM pg_temp.pglearn_fit_data;
+	DROP TABLE pg_temp.pglearn_fit_data;
+
+	result := result || jsonb_build_object(
+		'solver', pglearn.model_info(trained)->'solver',
+		'n_pos', pglearn.model_info(trained)->'n_pos',
+		'n_neg', pglearn.model_info(trained)->'n_neg',
+		'fit_time_ms', round(extract(epoch FROM clock_timestamp() - started) * 1000));
+	INSERT INTO pglearn.models (name, model, params, metrics)
+		VALUES (fit.name, trained, chosen_params, result);
+	RETURN result;
+END
+$$;
+
+-- Format-1 models become format 2 with the settings fit() kept for them in
+-- params (the defaults where it kept none): by this trigger whenever one
+-- arrives -- a dump of an older database restored into this version, say
+-- -- and below for those stored before this update.  The one place that
+-- still reads those keys of params.
+CREATE FUNCTION models_upgrade() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	settings record;
+BEGIN
+	IF (pglearn.model_info(NEW.model)->>'format')::int4 < 2 THEN
+		settings := pglearn._fit_features(NEW.params);
+		NEW.model := pglearn.model_upgrade(NEW.model, settings.hash_bits, settings."binary");
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION models_upgrade() IS
+	'trigger: stores a format-1 model as format 2, with the hash_bits and binary its params give (else the defaults)';
+CREATE TRIGGER models_upgrade BEFORE INSERT OR UPDATE OF model, params ON models
+	FOR EACH ROW EXECUTE FUNCTION models_upgrade();
+COMMENT ON TRIGGER models_upgrade ON models IS
+	'a format-1 model is stored as format 2, recording the feature settings its params give';
+
+-- A row whose params give no valid settings (0.3 refuses such rows, but a
+-- database updated from 0.2 may hold some) stays in format 1 and is scored
+-- with the defaults; 0.2 could not score it at all.
+DO $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT m.id FROM pglearn.models m
+			  WHERE (pglearn.model_info(m.model)->>'format')::int4 < 2 ORDER BY m.id LOOP
+		BEGIN
+			UPDATE pglearn.models m SET model = m.model WHERE m.id = r.id;
+		EXCEPTION WHEN invalid_parameter_value OR invalid_text_representation OR check_violation THEN
+			RAISE WARNING 'pglearn.models row % keeps model format 1: its params give no valid feature settings', r.id
+				USING DETAIL = SQLERRM,
+					  HINT = 'It is scored with the default settings. Correct its params and UPDATE the row to convert it.';
+		END;
+	END LOOP;
+END
+$$;
+
 -- END model format 2

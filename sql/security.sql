@@ -84,14 +84,18 @@ SELECT 'copy', model, '{"hash_bits": 20, "binary": false, "C": 1}' FROM pglearn.
 SELECT name, params FROM pglearn.models ORDER BY id;
 
 --
--- Scoring never blocks an insert: a model row that cannot be scored with
--- (here one stored before the check existed) gives a WARNING and a NULL score
+-- Scoring never blocks an insert, and params can no longer make a model
+-- unscorable: a models row whose params give no valid settings (here one
+-- stored before the check existed) is scored with the settings its model
+-- records (model format 2), as 0.2 could not
 --
 ALTER TABLE pglearn.models DROP CONSTRAINT models_params_check;
 INSERT INTO pglearn.models (name, model, params)
 SELECT 'default', model, '{"hash_bits": 31}' FROM pglearn.models WHERE name = 'default';
 INSERT INTO pglearn.examples (url, title, body) VALUES ('https://db.example/new', 'postgres', 'vacuum');
-SELECT url, score FROM pglearn.examples WHERE url = 'https://db.example/new';
+SELECT url, score = pglearn.classify((SELECT model FROM pglearn.models WHERE name = 'default' ORDER BY id DESC LIMIT 1),
+									 pglearn.features(url, title, body)) AS scored_as_the_model_says
+FROM pglearn.examples WHERE url = 'https://db.example/new';
 -- a re-fetch of a scored row does not keep the old text's score
 DELETE FROM pglearn.models WHERE params->>'hash_bits' = '31';
 UPDATE pglearn.examples SET body = 'vacuum analyze' WHERE url = 'https://db.example/new';
@@ -99,7 +103,9 @@ SELECT url, score > 0.5 AS positive FROM pglearn.examples WHERE url = 'https://d
 INSERT INTO pglearn.models (name, model, params)
 SELECT 'default', model, '{"hash_bits": 31}' FROM pglearn.models WHERE name = 'default';
 UPDATE pglearn.examples SET body = 'vacuum freeze' WHERE url = 'https://db.example/new';
-SELECT url, score FROM pglearn.examples WHERE url = 'https://db.example/new';
+SELECT url, score = pglearn.classify((SELECT model FROM pglearn.models WHERE name = 'default' ORDER BY id DESC LIMIT 1),
+									 pglearn.features(url, title, body)) AS scored_as_the_model_says
+FROM pglearn.examples WHERE url = 'https://db.example/new';
 DELETE FROM pglearn.models WHERE params->>'hash_bits' = '31';
 ALTER TABLE pglearn.models ADD CONSTRAINT models_params_check
 	CHECK (pglearn._check_model_params(params));

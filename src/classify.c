@@ -2,7 +2,8 @@
  *
  * classify.c
  *	  Scoring: score(model, fvec), classify(model, fvec), predict(model,
- *	  fvec), and classify(name, url, title, body) over stored models.
+ *	  fvec), and classify(name, url, title, body) over stored models, with
+ *	  the one definition of a name's live model (_newest_model()).
  *
  * A model can be megabytes of weights, and a query scores it against every
  * row, often one row per statement.  Each backend therefore keeps the last
@@ -22,7 +23,6 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "featurize.h"
@@ -33,6 +33,7 @@ PG_FUNCTION_INFO_V1(pglearn_score);
 PG_FUNCTION_INFO_V1(pglearn_classify);
 PG_FUNCTION_INFO_V1(pglearn_predict);
 PG_FUNCTION_INFO_V1(pglearn_classify_named);
+PG_FUNCTION_INFO_V1(pglearn_newest_model);
 
 /*
  * A decoded model: weights spread into a dense array indexed by feature
@@ -228,44 +229,78 @@ pglearn_predict(PG_FUNCTION_ARGS)
 
 /*
  * classify(name, url, title, body): the newest stored model of that name,
- * with the feature settings it was fitted with.  The lookup happens once
- * per query (the function is STABLE, so one snapshot's answer serves the
- * whole statement) and its result is kept in fn_extra; the decoded model
- * itself lives in the backend's cache above.
+ * with the feature settings it records (model_feature_settings()).  The
+ * lookup happens once per query (the function is STABLE, so one snapshot's
+ * answer serves the whole statement) and its result is kept in fn_extra;
+ * the decoded model itself lives in the backend's cache above.
  */
 typedef struct NamedModelCache
 {
 	char	   *name;
-	int			hash_bits;
-	bool		binary;
+	ModelFeatureSettings settings;	/* of the newest model of that name */
 	uint64		id;				/* of the newest model of that name */
 } NamedModelCache;
 
-/* The feature settings fit() recorded in a model's params. */
-static void
-named_model_settings(Jsonb *params, int *hash_bits, bool *binary)
+/*
+ * The newest model stored under a name, as it is stored (possibly a toast
+ * pointer), in SPI's memory; false if there is none.  The one definition
+ * of "the live model": classify(name, ...) uses it, and SQL
+ * (_live_model(), label_conflicts) reads it through pglearn._newest_model().
+ * It lives here, not in SQL, so that this library scores by name in a
+ * database whose extension scripts are older than it, until ALTER
+ * EXTENSION UPDATE.  The caller is connected to SPI.
+ *
+ * Schema-qualified names and operators only: this runs with the caller's
+ * search_path, and an operator a user put before pg_catalog
+ * (public.=(text, text), say) must never run here.  ORDER BY uses the
+ * columns' default btree operator classes, found without a name lookup.
+ */
+static bool
+newest_model_query(text *name_text, Datum *model_datum)
 {
-	JsonbValue	key;
-	JsonbValue *value;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	int			ret;
 
-	*hash_bits = FEATURES_DEFAULT_HASH_BITS;
-	*binary = false;
-	if (params == NULL || !JB_ROOT_IS_OBJECT(params))
-		return;
+	args[0] = PointerGetDatum(name_text);
+	ret = SPI_execute_with_args("SELECT m.model FROM pglearn.models m"
+								" WHERE m.name OPERATOR(pg_catalog.=) $1"
+								" ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
+	if (SPI_processed == 0)
+		return false;
+	*model_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull;
+}
 
-	key.type = jbvString;
-	key.val.string.val = "hash_bits";
-	key.val.string.len = strlen("hash_bits");
-	value = findJsonbValueFromContainer(&params->root, JB_FOBJECT, &key);
-	if (value != NULL && value->type == jbvNumeric)
-		*hash_bits = DatumGetInt32(DirectFunctionCall1(numeric_int4,
-													   NumericGetDatum(value->val.numeric)));
+/*
+ * _newest_model(name): the newest model of a name, NULL if there is none.
+ * The model is returned detoasted, in the caller's memory.
+ */
+Datum
+pglearn_newest_model(PG_FUNCTION_ARGS)
+{
+	text	   *name_text = PG_GETARG_TEXT_PP(0);
+	MemoryContext caller_context = CurrentMemoryContext;
+	Datum		model_datum;
+	Model	   *model = NULL;
 
-	key.val.string.val = "binary";
-	key.val.string.len = strlen("binary");
-	value = findJsonbValueFromContainer(&params->root, JB_FOBJECT, &key);
-	if (value != NULL && value->type == jbvBool)
-		*binary = value->val.boolean;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (newest_model_query(name_text, &model_datum))
+	{
+		MemoryContext spi_context = MemoryContextSwitchTo(caller_context);
+
+		model = (Model *) PG_DETOAST_DATUM_COPY(model_datum);
+		MemoryContextSwitchTo(spi_context);
+	}
+	SPI_finish();
+	if (model == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(model);
 }
 
 /*
@@ -279,13 +314,8 @@ named_model_lookup(FunctionCallInfo fcinfo, text *name_text, bool again)
 	NamedModelCache *cache = (NamedModelCache *) fcinfo->flinfo->fn_extra;
 	char	   *name = text_to_cstring(name_text);
 	MemoryContext fn_context = fcinfo->flinfo->fn_mcxt;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	bool		isnull;
 	Datum		model_datum;
-	Datum		params_datum;
 	Model	   *header;
-	int			ret;
 
 	if (cache != NULL && !again && strcmp(cache->name, name) == 0)
 		return cache;
@@ -300,35 +330,22 @@ named_model_lookup(FunctionCallInfo fcinfo, text *name_text, bool again)
 		cache->name = NULL;
 	}
 
-	args[0] = PointerGetDatum(name_text);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/*
-	 * Schema-qualified names and operators only: this runs with the
-	 * caller's search_path, and an operator a user put before pg_catalog
-	 * (public.=(text, text), say) must never run here.  ORDER BY uses the
-	 * columns' default btree operator classes, found without a name lookup.
-	 */
-	ret = SPI_execute_with_args("SELECT m.model, m.params FROM pglearn.models m"
-								" WHERE m.name OPERATOR(pg_catalog.=) $1"
-								" ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
-								1, argtypes, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
-	if (SPI_processed == 0)
+	if (!newest_model_query(name_text, &model_datum))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("Train it with SELECT pglearn.fit('%s'); existing models are listed in pglearn.models.", name)));
 
-	model_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	params_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	header = (Model *) PG_DETOAST_DATUM_SLICE(model_datum, 0, MODEL_HEADER_SIZE);
 	cache->id = header->id;
+	model_feature_settings(header, &cache->settings);
+	if (cache->settings.fields != FEATURES_FIELDS_ARTICLE)
+		elog(ERROR, "model \"%s\" has fields %d, which no scorer computes",
+			 name, cache->settings.fields);
 	if (scoring_cache_lookup(cache->id) == NULL)
 		scoring_cache_add(DatumGetModel(model_datum));
-	named_model_settings(isnull ? NULL : DatumGetJsonbP(params_datum),
-						 &cache->hash_bits, &cache->binary);
 	SPI_finish();
 
 	cache->name = MemoryContextStrdup(fn_context, name);
@@ -338,8 +355,10 @@ named_model_lookup(FunctionCallInfo fcinfo, text *name_text, bool again)
 
 /*
  * The article's fvec, computed by the SQL-level features() function itself
- * (called directly, since it accepts NULL fields) so that a stored model
- * always sees exactly the features it was fitted on.
+ * (called directly, since it accepts NULL fields) with the model's own
+ * settings, so that a stored model always sees exactly the features it was
+ * fitted on.  The caller passes the body as the model's fields say
+ * (article_text(description, body), the only kind there is).
  */
 static FVec *
 named_model_features(FunctionCallInfo fcinfo, const NamedModelCache *cache)
@@ -351,9 +370,9 @@ named_model_features(FunctionCallInfo fcinfo, const NamedModelCache *cache)
 	InitFunctionCallInfoData(*features_fcinfo, NULL, 5, InvalidOid, NULL, NULL);
 	for (i = 0; i < 3; i++)
 		features_fcinfo->args[i] = fcinfo->args[i + 1];
-	features_fcinfo->args[3].value = Int32GetDatum(cache->hash_bits);
+	features_fcinfo->args[3].value = Int32GetDatum(cache->settings.hash_bits);
 	features_fcinfo->args[3].isnull = false;
-	features_fcinfo->args[4].value = BoolGetDatum(cache->binary);
+	features_fcinfo->args[4].value = BoolGetDatum(cache->settings.binary);
 	features_fcinfo->args[4].isnull = false;
 	result = pglearn_features(features_fcinfo);
 	if (features_fcinfo->isnull)

@@ -14,6 +14,12 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE source');
 load_articles($node, 'source');
 $node->safe_psql('source', q{SELECT pglearn.fit('news', params => '{"solver": "svm"}')});
+# a model that records settings other than the defaults (model format 2)
+$node->safe_psql('source', q{SELECT pglearn.fit('small', params => '{"hash_bits": 12, "binary": true}')});
+my $small_scores_query = q{
+	SELECT string_agg(format('%s|%s', url, pglearn.classify('small', url, title, body)), E'\n' ORDER BY url)
+	FROM pglearn.examples};
+my $small_scores = $node->safe_psql('source', $small_scores_query);
 
 my $scores = scores_of($node, 'source');
 my $models = $node->safe_psql('source',
@@ -47,6 +53,8 @@ foreach my $format ('custom', 'plain')
 		'SELECT string_agg(md5(model::text) || params::text || metrics::text, E\'\n\' ORDER BY id) FROM pglearn.models'),
 		$models, "$format: models identical, history included");
 	is(scores_of($node, $target), $scores, "$format: classify gives identical results");
+	is($node->safe_psql($target, $small_scores_query), $small_scores,
+		"$format: a model keeps its feature settings, and classify(name) its scores");
 
 	# the sequences came along: new rows do not collide with restored ones
 	$node->safe_psql($target, q{INSERT INTO pglearn.examples (url) VALUES ('https://new.example/')});

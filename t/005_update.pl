@@ -33,6 +33,7 @@ $node->safe_psql('old', "CREATE EXTENSION pglearn VERSION '$previous'");
 load_articles($node, 'old');
 $node->safe_psql('old', q{
 	SELECT pglearn.fit('news', params => '{"solver": "svm"}');
+	SELECT pglearn.fit('small', params => '{"hash_bits": 12, "binary": true}');
 	SELECT pglearn.label('https://db.example.com/post/10', 1);
 	INSERT INTO pglearn.lists (name, url_pattern, description) VALUES ('db', 'db\.example', 'database posts');
 	UPDATE pglearn.lists SET enabled = false WHERE name = 'video';
@@ -44,7 +45,11 @@ $node->safe_psql('old', q{
 my %before;
 my %queries = (
 	examples => q{SELECT string_agg(format('%s|%s|%s|%s|%s', id, url, label, updated_at, score), E'\n' ORDER BY id) FROM pglearn.examples},
-	models => q{SELECT string_agg(format('%s|%s|%s|%s|%s', id, name, md5(model::text), params, metrics), E'\n' ORDER BY id) FROM pglearn.models},
+	# the models themselves are converted to format 2 (below); all else stays
+	models => q{SELECT string_agg(format('%s|%s|%s|%s|%s|%s', id, name, params, metrics,
+	                                     pglearn.model_info(model) - ARRAY['format', 'id', 'hash_bits', 'binary', 'fields'],
+	                                     (SELECT md5(string_agg(w::text, ',' ORDER BY w.index)) FROM pglearn.weights(model) w)),
+	                              E'\n' ORDER BY id) FROM pglearn.models},
 	lists => q{SELECT string_agg(format('%s|%s|%s|%s', name, url_pattern, enabled, builtin), E'\n' ORDER BY name) FROM pglearn.lists},
 	publications => q{SELECT string_agg(format('%s|%s|%s|%s', list, k, version, members), E'\n' ORDER BY list) FROM pglearn.publications},
 	recommend => q{SELECT string_agg(format('%s|%s|%s', rank, url, score), E'\n' ORDER BY rank) FROM pglearn.recommend('db', 5)},
@@ -52,10 +57,45 @@ my %queries = (
 $before{$_} = $node->safe_psql('old', $queries{$_}) foreach keys %queries;
 my $scores = scores_of($node, 'old');
 ok($before{models} =~ tr/\n// >= 1, 'the old database holds a model history');
+# what 0.2's classify(name, ...) gave for 'small': the features of the
+# settings in its params (this library, running under the old scripts until
+# the update, scores a format-1 model by name with the defaults instead)
+my $small_scores = $node->safe_psql('old', q{
+	SELECT string_agg(format('%s|%s', e.url,
+	                         pglearn.classify(m.model, pglearn.features(e.url, e.title, e.body,
+	                                          (m.params->>'hash_bits')::int4, (m.params->>'binary')::bool))),
+	                  E'\n' ORDER BY e.url)
+	FROM pglearn.examples e, (SELECT * FROM pglearn.models WHERE name = 'small') m});
+my $small_scores_query = q{
+	SELECT string_agg(format('%s|%s', url, pglearn.classify('small', url, title, body)), E'\n' ORDER BY url)
+	FROM pglearn.examples};
+is($node->safe_psql('old', q{SELECT string_agg(DISTINCT pglearn.model_info(model)->>'format', ',') FROM pglearn.models}),
+	'1', "$previous stored its models in format 1");
+# a row that can be converted only when its params are corrected
+$node->safe_psql('old', q{
+	INSERT INTO pglearn.models (name, model, params)
+	SELECT 'broken', model, '{"hash_bits": 40}' FROM pglearn.models WHERE name = 'news' ORDER BY id LIMIT 1});
 
-$node->safe_psql('old', 'ALTER EXTENSION pglearn UPDATE');
+my ($update_rc, $update_out, $update_err) = $node->psql('old', 'ALTER EXTENSION pglearn UPDATE');
+is($update_rc, 0, 'ALTER EXTENSION pglearn UPDATE succeeds');
 is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'pglearn'}),
 	$current, "ALTER EXTENSION pglearn UPDATE goes to $current");
+like($update_err, qr/WARNING:  pglearn\.models row \d+ keeps model format 1: its params give no valid feature settings/,
+	'the update warns of the model whose params give no settings');
+$node->safe_psql('old', q{DELETE FROM pglearn.models WHERE name = 'broken'});
+
+# every stored model is format 2 now, recording the settings fit() had
+# kept in its params
+is($node->safe_psql('old', q{
+	SELECT string_agg(format('%s: format %s, hash_bits %s, binary %s, %s', m.name,
+	                         pglearn.model_info(m.model)->>'format', s.hash_bits, s."binary", s.fields), E'\n' ORDER BY m.id)
+	FROM pglearn.models m CROSS JOIN LATERAL pglearn.feature_settings(m.model) s}),
+	"news: format 2, hash_bits 20, binary f, url,title,description+body\n" .
+	"news: format 2, hash_bits 20, binary f, url,title,description+body\n" .
+	"small: format 2, hash_bits 12, binary t, url,title,description+body",
+	'the update converts stored models to format 2 with the settings of their params');
+is($node->safe_psql('old', $small_scores_query), $small_scores,
+	'a converted model scores by name as 0.2 scored it with its params');
 foreach my $what (sort keys %queries)
 {
 	is($node->safe_psql('old', $queries{$what}), $before{$what}, "update keeps $what");

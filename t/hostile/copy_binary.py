@@ -4,7 +4,7 @@
   copy_binary.py fvec-nnz N OUT       one fvec claiming N entries, with none
   copy_binary.py fvec-nan OUT         one fvec {1:NaN} in binary form
   copy_binary.py model-version IN OUT a model copied out by COPY ... BINARY,
-                                      with its format version set to 2
+                                      with its format version set to 3
   copy_binary.py model-tamper IN OUT  the same model with its last weight changed
   copy_binary.py model-bc100000 IN OUT
                                       the same model "trained in 100000 BC"
@@ -36,7 +36,7 @@ def main():
         start = len(HEADER) + 2 + 4
         length = struct.unpack("!i", raw[start - 4:start])[0]
         if mode == "model-version":
-            raw[start:start + 4] = struct.pack("!i", 2)
+            raw[start:start + 4] = struct.pack("!i", 3)
         elif mode == "model-tamper":
             end = start + length
             (w,) = struct.unpack("!f", raw[end - 4:end])
