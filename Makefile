@@ -84,7 +84,8 @@ t/unit/build/test_solver: t/unit/test_solver.c src/solver.c src/solver.h t/lib/t
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ t/unit/test_solver.c src/solver.c -lm
 
 t/unit/build/test_serial: t/unit/test_serial.c src/model_parse.c src/model_parse.h \
-		src/fvec_parse.c src/fvec_parse.h src/wire.h src/solver.h t/lib/parse_alloc.h t/lib/tap.h
+		src/feature_settings.h src/fvec_parse.c src/fvec_parse.h src/wire.h src/solver.h \
+		t/lib/parse_alloc.h t/lib/tap.h
 	@mkdir -p t/unit/build
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ t/unit/test_serial.c src/model_parse.c src/fvec_parse.c -lm
 
