@@ -13,7 +13,9 @@ work=$(mktemp -d /tmp/pglearn-sqlfuzz.XXXXXX)
 trap 'dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"' EXIT
 createdb "$db" || { echo "0 passed, 1 failed"; exit 1; }
 psql -X -q -d "$db" -c "CREATE EXTENSION pglearn" || { echo "0 passed, 1 failed"; exit 1; }
-model=$(psql -X -A -t -d "$db" -c "SELECT pglearn.train(f, l)::text FROM (VALUES ('{1:1,5:0.5}'::pglearn.fvec, 1), ('{2:1,5:0.25}', -1)) v(f, l)")
+# a model of format 2, with feature settings (format 1 is format 2 without
+# them: t/fuzz/corpus/model has seeds of both for the parser's own target)
+model=$(psql -X -A -t -d "$db" -c "SELECT pglearn.train(f, l, '{\"hash_bits\": 12, \"binary\": true}')::text FROM (VALUES ('{1:1,5:0.5}'::pglearn.fvec, 1), ('{2:1,5:0.25}', -1)) v(f, l)")
 fvec_hex=$(psql -X -A -t -d "$db" -c "SELECT encode(pglearn.fvec_send('{1:1,7:0.5,900000:-2}'), 'hex')")
 model_hex=$(psql -X -A -t -d "$db" -c "SELECT encode(pglearn.model_send('$model'), 'hex')")
 
