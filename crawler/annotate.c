@@ -55,6 +55,8 @@ typedef struct Annotate
 	bool		rescore;		/* refits also rescore examples.score */
 	long		pool;			/* candidates rescored between labels */
 	long		unlabelled;		/* candidates when the session began, less our labels */
+	bool		pool_only;		/* a refit since the last full rescore rescored
+								 * only its pool */
 	long		per_host;		/* 0: no cap */
 	long		features;		/* supporting features shown; 0: none */
 	long		refit_every;	/* 0: only when the session ends */
@@ -357,6 +359,27 @@ rescore_pool(Annotate *a)
 }
 
 /*
+ * Rescores every row with the model (the end of a session whose refits
+ * rescored only the pool), printing how many scores changed.
+ */
+static bool
+rescore_all(Annotate *a)
+{
+	const char *params[1] = {a->model};
+	PGresult   *res;
+
+	printf("rescoring every article with \"%s\" ... ", a->model);
+	fflush(stdout);
+	res = query(a, "rescore failed", "SELECT pglearn.rescore($1)", 1, params);
+	if (res == NULL)
+		return false;
+	printf("%s scores changed\n", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	a->pool_only = false;
+	return true;
+}
+
+/*
  * Fit the model on pglearn.examples (autocommit: the new row in
  * pglearn.models is the live model at once), rescore the stored scores when
  * they belong to this model, and print one line of cross-validated metrics.
@@ -405,6 +428,7 @@ refit(Annotate *a, bool between_labels)
 	{
 		if (!rescore_pool(a))
 			return false;
+		a->pool_only = true;	/* the rest waits for the end of the session */
 	}
 	else if (a->rescore)
 	{
@@ -413,6 +437,7 @@ refit(Annotate *a, bool between_labels)
 			return false;
 		printf(" (%s scores changed)", PQgetvalue(res, 0, 0));
 		PQclear(res);
+		a->pool_only = false;
 	}
 	printf("\n");
 	return true;
@@ -1007,6 +1032,9 @@ annotate_main(int argc, char **argv)
 		terminal_restore();
 		/* labels the stored model has not learned from yet */
 		if (r == EXIT_ALL_OK && a.since_fit > 0 && !refit(&a, false) && connection_lost(&a))
+			r = EXIT_USAGE;
+		/* refits between labels rescored only their pool: now every row */
+		if (r == EXIT_ALL_OK && a.rescore && a.pool_only && !rescore_all(&a) && connection_lost(&a))
 			r = EXIT_USAGE;
 		printf("%ld labelled (%ld positive, %ld negative), %zu skipped, %ld refit%s\n",
 			   a.labelled, a.positive, a.negative, a.skipped.len, a.fits, a.fits == 1 ? "" : "s");

@@ -358,7 +358,13 @@ COMMENT ON FUNCTION rescore(text, int4) IS
 -- calls this between labels, where a full rescore (every row) would keep
 -- the person waiting for minutes at a million rows.  The k candidates are
 -- chosen by their stored scores and rescored with the newest model of name;
--- uncertain(NULL, ...) then ranks them by their new scores.
+-- uncertain(NULL, ...) then ranks them by their new scores.  Candidates
+-- without a score (stored before any model existed, or whose scoring
+-- failed) are in no ranking yet: up to k of them are scored too, found
+-- through an index that holds only them.
+CREATE INDEX examples_unscored_idx ON examples (id)
+	WHERE score IS NULL AND (label IS NULL OR label = 0) AND fetch_error IS NULL
+	  AND (title <> '' OR body <> '');
 CREATE FUNCTION rescore_candidates(name text DEFAULT NULL, k int4 DEFAULT 1000, per_host int4 DEFAULT 3)
 	RETURNS int8
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -369,11 +375,19 @@ DECLARE
 BEGIN
 	PERFORM pglearn._check_k('k', k);
 	RETURN (pglearn._rescore_batch(model_name, NULL, NULL,
-								   ARRAY(SELECT u.id FROM pglearn.uncertain(NULL, k, per_host) u ORDER BY u.id))).changed;
+		ARRAY(SELECT c.id
+				FROM (SELECT u.id FROM pglearn.uncertain(NULL, k, per_host) u
+					  UNION
+					  SELECT n.id
+						FROM (SELECT e.id FROM pglearn.examples e
+							   WHERE e.score IS NULL AND (e.label IS NULL OR e.label = 0)
+								 AND e.fetch_error IS NULL AND (e.title <> '' OR e.body <> '')
+							   ORDER BY e.id LIMIT k) n) c
+			   ORDER BY c.id))).changed;
 END
 $$;
 COMMENT ON FUNCTION rescore_candidates(text, int4, int4) IS
-	'rescores, with the newest model of name (default pglearn.default_model), the k articles uncertain(NULL, k, per_host) ranks first by their stored scores; returns how many scores changed';
+	'rescores, with the newest model of name (default pglearn.default_model), the k articles uncertain(NULL, k, per_host) ranks first by their stored scores and up to k articles that have no score yet; returns how many scores changed';
 
 -- A procedure that commits cannot have a SET clause, so this body names
 -- everything in full: the functions it calls (pglearn.*, which fix their

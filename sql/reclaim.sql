@@ -72,6 +72,18 @@ SELECT count(*) FILTER (WHERE p.id IS NOT NULL AND e.score = pglearn.classify('d
 	   count(*) FILTER (WHERE p.id IS NULL AND e.score = o.score) AS others_kept,
 	   count(*) AS total
   FROM pglearn.examples e JOIN old_scores o USING (id) LEFT JOIN pool p USING (id);
+-- rows without a score are in no ranking: up to k of them are scored too
+UPDATE pglearn.examples SET score = NULL WHERE id IN (2001, 2002, 2003);
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT e.id FROM pglearn.examples e
+ WHERE e.score IS NULL AND (e.label IS NULL OR e.label = 0) AND e.fetch_error IS NULL
+   AND (e.title <> '' OR e.body <> '') ORDER BY e.id LIMIT 2;
+RESET enable_seqscan;
+SELECT pglearn.rescore_candidates(NULL, 2, NULL) >= 2 AS changed_at_least_two;
+SELECT array_agg(id ORDER BY id) AS still_unscored FROM pglearn.examples WHERE score IS NULL;
+SELECT pglearn.rescore_candidates(NULL, 2, NULL) >= 1 AS the_third_next;
+SELECT count(*) AS none_left FROM pglearn.examples WHERE score IS NULL;
+
 -- per_host caps the pool as it caps uncertain() (default 3 a host: 2
 -- hosts here); bad k and unknown models
 SELECT pglearn.fit('default', 'pglearn.examples', '{"C": 10}') IS NOT NULL AS refitted;

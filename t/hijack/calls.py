@@ -95,6 +95,12 @@ def sample(typ, argname, s, fn, second=False):
         return "'{general}'::pg_catalog.text[]"
     if typ == "bigint[]":
         return "'{%d}'::pg_catalog.int8[]" % s["row_id"]
+    if typ == "tid[]":
+        return "'{\"(0,1)\"}'::pg_catalog.tid[]"
+    if typ == "double precision[]":
+        return "'{0.9,0.8}'::pg_catalog.float8[]"
+    if typ == "pglearn.fvec[]":
+        return "pg_catalog.array_fill(%s::pglearn.fvec, ARRAY[2])" % lit(s["fvec"])
     if typ == "pglearn.fvec":
         return lit(s["fvec2"] if second else s["fvec"]) + "::pglearn.fvec"
     if typ == "pglearn.model":
