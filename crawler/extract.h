@@ -28,7 +28,7 @@ typedef struct Page
 	char	   *og_type;
 	char	   *og_image;		/* absolute http(s) URL */
 	char	   *favicon;		/* absolute http(s) URL */
-	char	   *body;			/* visible text, whitespace collapsed, capped */
+	char	   *body;			/* main text (extract.c), whitespace collapsed, capped */
 	char	   *final_url;		/* canonical link else effective URL, no utm_* */
 } Page;
 
