@@ -652,6 +652,12 @@ SQL
 fi
 dropdb --if-exists "$ADB" >/dev/null 2>&1
 
+# ---- main content: t/extract_test.sh checks every page of t/pages/; one of them crawled end to end ----
+python3 -u -m http.server -b 127.0.0.1 -d "$here/pages" 0 >"$tmp/pages.log" 2>&1 &
+pages_pid=$!; for _ in $(seq 50); do PP=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$tmp/pages.log"); [ -n "$PP" ] && break; sleep 0.1; done
+pg crawl $FAST "http://127.0.0.1:$PP/blog.html"; kill "$pages_pid"
+is "$(q "SELECT body FROM pglearn.examples WHERE url = 'http://127.0.0.1:$PP/blog.html'")" "$(cat "$here/pages/blog.txt")" "crawl stores a page's main text, without its navigation, sidebar and footer (t/pages/blog.html)"
+
 # ---- all text valid, sanitizers quiet ----
 is "$(q "SELECT count(*) FROM pglearn.examples WHERE body LIKE '%' || chr(65533) || '%' AND url NOT LIKE '%malformed%'")" 0 "no replacement characters outside the malformed page"
 is "$sanitizer_reports" 0 "no AddressSanitizer/UBSan/LeakSanitizer reports in $runs runs of $(basename "$BIN")"
