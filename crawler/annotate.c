@@ -385,9 +385,10 @@ rescore_all(Annotate *a)
  * they belong to this model, and print one line of cross-validated metrics.
  *
  * between_labels: a refit while the person waits for the next article.
- * Unless --params names "C", it reuses the C the newest model of this name
- * chose instead of fit()'s default grid (five cross-validations); the first
- * fit and the one at the end of the session search the grid.
+ * Unless --params names "C", it asks fit() for "C": "previous", the C the
+ * live model of this name chose, instead of fit()'s default grid (five
+ * cross-validations); the first fit and the one at the end of the session
+ * search the grid.
  */
 static bool
 refit(Annotate *a, bool between_labels)
@@ -402,10 +403,7 @@ refit(Annotate *a, bool between_labels)
 					   "SELECT m->>'n', m->>'accuracy', m->>'f1', m->>'roc_auc'"
 					   "  FROM pglearn.fit($1, 'pglearn.examples',"
 					   "       CASE WHEN $3::bool AND NOT $2::jsonb ? 'C'"
-					   "            THEN $2::jsonb || coalesce((SELECT jsonb_build_object('C', p.params->'C')"
-					   "                                          FROM pglearn.models p WHERE p.name = $1"
-					   "                                         ORDER BY p.id DESC LIMIT 1), '{}')"
-					   "            ELSE $2::jsonb END) AS m",
+					   "            THEN $2::jsonb || '{\"C\": \"previous\"}' ELSE $2::jsonb END) AS m",
 					   3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{

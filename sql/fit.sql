@@ -50,6 +50,15 @@ FROM pglearn.fit('news', params => '{"C": [0.01, 1, 100], "select_by": "log_loss
 SELECT name, params->'solver' AS solver, params->'k' AS k FROM pglearn.models ORDER BY created_at, id;
 SELECT pglearn.model_info(model)->>'solver' AS live_solver FROM pglearn.models WHERE name = 'news'
 ORDER BY created_at DESC, id DESC LIMIT 1;
+-- "C": "previous": the C of the live model of the name (its solver from
+-- params, as always), no grid; with no model of the name yet, the grid
+SELECT pglearn.model_info(pglearn._newest_model('news'))->'C' AS live_c;
+SELECT m->'C' AS chosen, jsonb_array_length(m->'grid') AS tried
+FROM pglearn.fit('news', params => '{"C": "previous", "solver": "svm"}') m;
+SELECT params->'C' AS stored_c FROM pglearn.models WHERE name = 'news' ORDER BY created_at DESC, id DESC LIMIT 1;
+SELECT m->'C' AS chosen, jsonb_array_length(m->'grid') AS tried
+FROM pglearn.fit('news_first', params => '{"C": "previous"}') m;
+DELETE FROM pglearn.models WHERE name = 'news_first';
 -- binary features and a smaller hash space are remembered for classify(name)
 SELECT m->'n_pos' AS n_pos FROM pglearn.fit('news_binary', params => '{"binary": true, "hash_bits": 12}') m;
 SELECT params->'binary' AS binary, params->'hash_bits' AS hash_bits FROM pglearn.models WHERE name = 'news_binary';

@@ -1023,7 +1023,11 @@ $$;
 
 -- fit() hands train() the feature settings it computed the vectors with,
 -- so the model records them (0.2 stripped them and wrote them into params
--- only).  params keeps them as before.
+-- only).  params keeps them as before.  "C": "previous" reuses the C the
+-- live model of this name was trained with (the C grid costs five
+-- cross-validations; pglearn annotate refits this way between labels,
+-- where it built the same choice from pglearn.models itself); with no model
+-- of that name yet, the grid.
 CREATE OR REPLACE FUNCTION fit(name text, source regclass DEFAULT 'pglearn.examples', params jsonb DEFAULT '{}')
 	RETURNS jsonb
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -1040,6 +1044,10 @@ BEGIN
 	IF name IS NULL OR name = '' THEN
 		RAISE EXCEPTION 'model name must not be empty'
 			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF jsonb_typeof(params->'C') = 'string' AND params->>'C' = 'previous' THEN
+		params := CASE WHEN pglearn._newest_model(name) IS NULL THEN params - 'C'
+					   ELSE params || jsonb_build_object('C', pglearn.model_info(pglearn._newest_model(name))->'C') END;
 	END IF;
 	PERFORM pglearn._fit_check_params(params);
 	PERFORM pglearn._fit_prepare(source, k, params);
