@@ -6,7 +6,9 @@
  *
  * pglearn's metrics were written as JSON text and parsed back with
  * jsonb_in.  Building the value directly skips the text, and no key or
- * string needs escaping by hand.  A float8 becomes the numeric of its
+ * string needs escaping by hand.  pushJsonbValue keeps pointers to keys
+ * and strings until the object is finished, so they are copied here and
+ * the caller may reuse its buffers.  A float8 becomes the numeric of its
  * shortest exact decimal (what float8out prints), not the 15 digits of a
  * float8-to-numeric cast, so a metric reads back as the same double; NaN
  * and infinities, which JSON has no numbers for, become null.
@@ -29,8 +31,8 @@ push_key(JsonBuild *b, const char *key)
 	JsonbValue	k;
 
 	k.type = jbvString;
-	k.val.string.val = (char *) key;
 	k.val.string.len = strlen(key);
+	k.val.string.val = pnstrdup(key, k.val.string.len);
 	pushJsonbValue(&b->state, WJB_KEY, &k);
 }
 
@@ -105,9 +107,10 @@ json_build_string(JsonBuild *b, const char *key, const char *value)
 {
 	JsonbValue	v;
 
+	/* the value is read when the object is finished: keep a copy */
 	v.type = jbvString;
-	v.val.string.val = (char *) value;
 	v.val.string.len = strlen(value);
+	v.val.string.val = pnstrdup(value, v.val.string.len);
 	push_scalar(b, key, &v);
 }
 

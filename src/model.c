@@ -40,6 +40,7 @@
 
 #include "featurize.h"
 #include "fvec.h"
+#include "jsonbuild.h"
 #include "model.h"
 #include "model_parse.h"
 
@@ -320,7 +321,7 @@ model_format_timestamp(TimestampTz ts, StringInfo buf)
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("model trained_at out of range")));
 	EncodeDateTime(&tm, fsec, false, 0, NULL, USE_ISO_DATES, text);
-	appendStringInfo(buf, "\"%s+00\"", text);
+	appendStringInfo(buf, "%s+00", text);
 }
 
 /*
@@ -343,7 +344,9 @@ model_append_field(StringInfo buf, const Model *m, const ModelField *f, bool jso
 			appendStringInfo(buf, "%s%s%s", quote, model_solver_name(m->solver), quote);
 			break;
 		case MODEL_FIELD_TIMESTAMP:
+			appendStringInfoChar(buf, '"');
 			model_format_timestamp(m->trained_at, buf);
+			appendStringInfoChar(buf, '"');
 			break;
 		case MODEL_FIELD_FLOAT8:
 			double_to_shortest_decimal_buf(*MODEL_FIELD_PTR(m, f, float8), number);
@@ -485,7 +488,8 @@ pglearn_model_info(PG_FUNCTION_ARGS)
 	Model		header;
 	Model	   *m = &header;
 	ModelFeatureSettings settings;
-	StringInfoData buf;
+	JsonBuild	info;
+	StringInfoData text;
 	int			i;
 
 	memcpy(&header, stored, MODEL_HEADER_SIZE);
@@ -493,16 +497,43 @@ pglearn_model_info(PG_FUNCTION_ARGS)
 	header.hash_bits = (int16) settings.hash_bits;
 	header.binary = settings.binary ? 1 : 0;
 	header.fields = (uint8) settings.fields;
+	initStringInfo(&text);
 
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"format\": %d", m->version);
+	json_build_begin(&info);
+	json_build_int64(&info, "format", m->version);
 	for (i = 0; i < model_num_fields; i++)
 	{
-		appendStringInfo(&buf, ", \"%s\": ", model_fields[i].name);
-		model_append_field(&buf, m, &model_fields[i], true);
+		const ModelField *f = &model_fields[i];
+
+		switch (f->type)
+		{
+			case MODEL_FIELD_FLOAT8:
+				json_build_float8(&info, f->name, *MODEL_FIELD_PTR(m, f, float8));
+				break;
+			case MODEL_FIELD_INT32:
+				json_build_int64(&info, f->name, *MODEL_FIELD_PTR(m, f, int32));
+				break;
+			case MODEL_FIELD_HASH_BITS:
+				json_build_int64(&info, f->name, *MODEL_FIELD_PTR(m, f, int16));
+				break;
+			case MODEL_FIELD_BOOL:
+				json_build_bool(&info, f->name, *MODEL_FIELD_PTR(m, f, uint8) != 0);
+				break;
+			case MODEL_FIELD_TIMESTAMP:
+				resetStringInfo(&text);
+				model_format_timestamp(m->trained_at, &text);
+				json_build_string(&info, f->name, text.data);
+				break;
+			default:
+				/* id, solver, fields: strings, as the text form writes them */
+				resetStringInfo(&text);
+				model_append_field(&text, m, f, false);
+				json_build_string(&info, f->name, text.data);
+				break;
+		}
 	}
-	appendStringInfo(&buf, ", \"nnz\": %d}", m->nnz);
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	json_build_int64(&info, "nnz", m->nnz);
+	PG_RETURN_JSONB_P(json_build_finish(&info));
 }
 
 /* weights(model): (index, weight) rows, the bias first with index -1. */
