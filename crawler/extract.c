@@ -520,7 +520,7 @@ class_weight(xmlNode *n)
 		"related", "scroll", "share", "shoutbox", "sidebar", "sponsor",
 		"shopping", "tags", "tool", "widget", NULL
 	};
-	char	   *ci = class_and_id(n);
+	char	   *ci = n->properties ? class_and_id(n) : NULL;
 	int			w = 0;
 
 	if (ci == NULL)
@@ -561,6 +561,9 @@ is_boilerplate(ContentState *cs, xmlNode *n)
 		return true;
 	if (name_is(n, "aside") && cs->article_depth == 0)
 		return true;
+	/* most elements have no attributes at all: nothing more to look at */
+	if (n->properties == NULL)
+		return false;
 	if (xmlHasProp(n, (const xmlChar *) "hidden"))
 		return true;
 	if ((v = attr_lower(n, "aria-hidden")) != NULL)
