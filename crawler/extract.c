@@ -34,7 +34,8 @@
  *     keeps the paragraph, a footer with a list of tags and "(c) site" goes.
  *  3. The root of the main content, among what is left: the one <article>
  *     (or the one holding more than half of all articles' text, the others
- *     being teasers); else <main> or [role=main]; else, with several
+ *     being teasers), if it is inside <main> or there is none; else <main>
+ *     or [role=main]; else, with several
  *     articles (a forum thread, a list of posts), their nearest common
  *     ancestor; else the best-scoring container, readability's way: every
  *     paragraph (p, pre, td, blockquote, a div without blocks) of 25
@@ -692,7 +693,7 @@ count_enter(void *arg, xmlNode *n)
 }
 
 static void
-count_leave(void *arg, xmlNode *n)
+no_leave(void *arg, xmlNode *n)
 {
 	(void) arg;
 	(void) n;
@@ -1030,7 +1031,9 @@ choose_content(ContentState *cs, xmlNode *body)
 		if (best == NULL || info_of(cs->articles[i])->text > info_of(best)->text)
 			best = cs->articles[i];
 	}
-	if (best && (cs->narticles == 1 || info_of(best)->text * 2 > total))
+	/* an article outside <main> is not the page's (a card in a footer row) */
+	if (best && (cs->narticles == 1 || info_of(best)->text * 2 > total) &&
+		(cs->main == NULL || is_ancestor(cs->main, best)))
 	{
 		emit(cs, best);
 		return;
@@ -1065,7 +1068,7 @@ choose_content(ContentState *cs, xmlNode *body)
 		double		threshold;
 
 		memset(&bs, 0, sizeof(bs));
-		walk_children(body, best_enter, count_leave, &bs);
+		walk_children(body, best_enter, no_leave, &bs);
 		if (bs.n == 0 || bs.score[0] <= 0.0)
 		{
 			emit(cs, body);
@@ -1119,7 +1122,7 @@ main_content(xmlDoc *doc, size_t text_limit)
 			break;
 		}
 	memset(&cs, 0, sizeof(cs));
-	walk_children((xmlNode *) doc, count_enter, count_leave, &cs.elements);
+	walk_children((xmlNode *) doc, count_enter, no_leave, &cs.elements);
 	if (cs.elements == 0)
 		return NULL;
 	cs.info = xmalloc(cs.elements * sizeof(NodeInfo));

@@ -224,6 +224,10 @@ properties(void)
 			   "</main></body></html>",
 			   "Intro text of the article, long enough to count here. A list item that is text, not links, about vacuum and one link",
 			   "a list of links is dropped, a list of text with a link kept");
+	check_body("<html><body><main><h1>Main heading</h1><div>The main text of the page, in divs, not in an article.</div></main>"
+			   "<div class=row><article><p>A promotion card that is an article, long enough to count.</p></article></div></body></html>",
+			   "Main heading The main text of the page, in divs, not in an article.",
+			   "an <article> outside <main> does not replace it");
 	check_body("<html><body><article><header><h1>Headline</h1><p>By Ana</p></header><p>Article text that is "
 			   "long enough to be the article of the page.</p><aside><p>A note in the article.</p></aside>"
 			   "<footer><a href=/t/1>tag one</a> <a href=/t/2>tag two</a> (c) x</footer></article>"
