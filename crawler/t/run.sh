@@ -29,6 +29,7 @@ n=0; passed=0; failed=0; runs=0; sanitizer_reports=0
 
 cleanup() {
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+	[ -n "${pages_pid:-}" ] && kill "$pages_pid" 2>/dev/null
 	dropdb --if-exists "$DB" >/dev/null 2>&1
 	dropdb --if-exists "${DB}_annotate" >/dev/null 2>&1
 	rm -rf "$tmp"
