@@ -60,66 +60,6 @@ CREATE OR REPLACE FUNCTION _default_model() RETURNS text
 	LANGUAGE sql STABLE PARALLEL SAFE
 	RETURN coalesce(pg_catalog.current_setting('pglearn.default_model', true), 'default');
 
--- fit()'s body text is article_text(), the scorers' own: one definition.
-CREATE OR REPLACE FUNCTION _fit_prepare(source regclass, k int4, params jsonb) RETURNS void
-	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-	SET search_path = pg_catalog, pg_temp AS
-$$
-DECLARE
-	hash_bits int4 := coalesce((params->>'hash_bits')::int4, 20);
-	use_binary bool := coalesce((params->>'binary')::bool, false);
-	seed text := coalesce(params->>'seed', '');
-	missing text;
-	body_expr text := 'body';
-	n_pos bigint;
-	n_neg bigint;
-BEGIN
-	IF k IS NULL OR k < 2 THEN
-		RAISE EXCEPTION 'cross-validation needs k >= 2 folds, got %', k
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	SELECT string_agg(c, ', ') INTO missing
-	  FROM unnest(ARRAY['url', 'title', 'body', 'label']) AS c
-	 WHERE NOT EXISTS (SELECT FROM pg_attribute
-						WHERE attrelid = source AND attname = c AND attnum > 0 AND NOT attisdropped);
-	IF missing IS NOT NULL THEN
-		RAISE EXCEPTION 'source % lacks column(s) %', source, missing
-			USING ERRCODE = 'undefined_column',
-				  HINT = 'The source needs columns url, title, body and label, like pglearn.examples.';
-	END IF;
-	-- the descriptions are part of the text the old system learned from
-	IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = source AND attname = 'description'
-			   AND attnum > 0 AND NOT attisdropped) THEN
-		body_expr := 'pglearn.article_text(description::text, body::text)';
-	END IF;
-
-	IF to_regclass('pg_temp.pglearn_fit_data') IS NOT NULL THEN
-		DROP TABLE pg_temp.pglearn_fit_data;
-	END IF;
-	-- source prints schema-qualified here unless it is a temporary table
-	EXECUTE format(
-		'CREATE TEMP TABLE pglearn_fit_data AS '
-		'SELECT pglearn.features(url::text, title::text, %s, $1, $2) AS f, label::int4 AS label, '
-		'       ((row_number() OVER (PARTITION BY label ORDER BY md5(url::text || $3), url::text) - 1) %% $4)::int4 AS fold '
-		'  FROM %s WHERE label IN (-1, 1)', body_expr, source)
-		USING hash_bits, use_binary, seed, k;
-
-	SELECT count(*) FILTER (WHERE label = 1), count(*) FILTER (WHERE label = -1)
-	  INTO n_pos, n_neg FROM pg_temp.pglearn_fit_data;
-	IF n_pos = 0 OR n_neg = 0 THEN
-		RAISE EXCEPTION 'fit needs labelled rows of both classes'
-			USING ERRCODE = 'data_exception',
-				  DETAIL = format('%s has %s rows labelled 1 and %s labelled -1.', source, n_pos, n_neg),
-				  HINT = 'Label at least one interesting (1) and one uninteresting (-1) article.';
-	END IF;
-	IF n_pos + n_neg < k THEN
-		RAISE EXCEPTION 'too few labelled rows (%) for %-fold cross-validation', n_pos + n_neg, k
-			USING ERRCODE = 'data_exception',
-				  HINT = 'Label more rows or pass a smaller "k".';
-	END IF;
-END
-$$;
-
 --
 -- Stored models are valid models
 --
@@ -961,7 +901,8 @@ END;
 COMMENT ON FUNCTION _fit_features(jsonb) IS
 	'internal: the hash_bits and binary a fit with these parameters computes features with: the given ones, else feature_settings()';
 
--- As above in this script, but for where its settings come from.
+-- fit()'s body text is article_text(), the scorers' own (one definition),
+-- and its feature settings are _fit_features()'s.
 CREATE OR REPLACE FUNCTION _fit_prepare(source regclass, k int4, params jsonb) RETURNS void
 	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 	SET search_path = pg_catalog, pg_temp AS

@@ -24,7 +24,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 TOP=$(pwd)
 . t/lib/cluster.sh
-. t/lib/tap.sh			# report STATUS DESCRIPTION [DIAGNOSTIC], finish
+. t/lib/tap.sh			# report, is, like, unlike, finish
 . t/lib/readme.sh		# readme_block MARKER
 
 BIN=${PGLEARN_BIN:-$TOP/crawler/pglearn}
@@ -45,16 +45,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-is() {							# is GOT WANTED DESCRIPTION
-	local status=1
-	[ "$1" = "$2" ] && status=0
-	report "$status" "$3" "got: $1"$'\n'"wanted: $2"
-}
-like() {						# like GOT REGEX DESCRIPTION
-	local status=1
-	printf '%s' "$1" | grep -qE -- "$2" && status=0
-	report "$status" "$3" "got: $1"$'\n'"wanted: /$2/"
-}
 q() {							# q PORT DATABASE SQL
 	psql -X -qAt -v ON_ERROR_STOP=1 -h "$CLUSTER_DIR" -p "$1" -d "$2" -c "$3" 2>&1
 }

@@ -19,7 +19,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/../.."
 . t/lib/cluster.sh
-. t/lib/tap.sh			# report STATUS DESCRIPTION [DIAGNOSTIC]
+. t/lib/tap.sh			# report, is, like, unlike
 
 DB=pglearn_redis_$$
 ROLE=pglearn_redis_reader_$$
@@ -53,19 +53,6 @@ if [ -z "${PGHOST:-}" ]; then
 fi
 
 # ---------------------------------------------------------------- helpers
-
-is() {							# is GOT EXPECTED DESCRIPTION
-	if [ "$1" = "$2" ]; then report 0 "$3"; else report 1 "$3" "got: $1
-expected: $2"; fi
-}
-like() {						# like GOT REGEX DESCRIPTION
-	if printf '%s' "$1" | grep -qE -- "$2"; then report 0 "$3"; else report 1 "$3" "got: $1
-expected to match: $2"; fi
-}
-unlike() {						# unlike GOT REGEX DESCRIPTION
-	if printf '%s' "$1" | grep -qE -- "$2"; then report 1 "$3" "got: $1
-expected not to match: $2"; else report 0 "$3"; fi
-}
 
 sql() { psql -X -qAt -v ON_ERROR_STOP=1 -d "$DB" "$@" 2>&1; }
 rc() { redis-cli -h 127.0.0.1 -p "$RPORT" --raw "$@" 2>&1; }

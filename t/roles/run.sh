@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 TOP=$(pwd)
 . t/lib/cluster.sh
-. t/lib/tap.sh			# report STATUS DESCRIPTION [DIAGNOSTIC], finish
+. t/lib/tap.sh			# report, is, like, unlike, finish
 
 BIN=${PGLEARN_BIN:-$TOP/crawler/pglearn}
 work=$(mktemp -d /tmp/pglearn-roles.XXXXXX)
@@ -30,16 +30,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-is() {							# is GOT WANTED DESCRIPTION
-	local status=1
-	[ "$1" = "$2" ] && status=0
-	report "$status" "$3" "got: $1"$'\n'"wanted: $2"
-}
-like() {						# like GOT REGEX DESCRIPTION
-	local status=1
-	printf '%s' "$1" | grep -qE -- "$2" && status=0
-	report "$status" "$3" "got: $1"$'\n'"wanted: /$2/"
-}
 
 as() {							# as ROLE SQL: psql as ROLE, tuples only
 	psql -X -q -At -v ON_ERROR_STOP=1 -U "$1" -d roles -c "$2" 2>&1

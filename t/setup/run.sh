@@ -20,7 +20,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 TOP=$(pwd)
 . t/lib/cluster.sh
-. t/lib/tap.sh			# report STATUS DESCRIPTION [DIAGNOSTIC], finish
+. t/lib/tap.sh			# report, is, like, unlike, finish
 . t/lib/readme.sh		# readme_block MARKER
 
 work=$(mktemp -d /tmp/pglearn-setup.XXXXXX)
@@ -34,11 +34,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-is() {							# is GOT WANTED DESCRIPTION
-	local status=1
-	[ "$1" = "$2" ] && status=0
-	report "$status" "$3" "got: $1"$'\n'"wanted: $2"
-}
 
 VERSION=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" pglearn.control)
 BINDIR=$(pg_config --bindir)
