@@ -625,9 +625,14 @@ open_in_browser(const char *url, int db_fd)
 	argv[0] = (char *) browser;
 	argv[1] = (char *) url;
 	argv[2] = NULL;
-	if ((err = posix_spawn_file_actions_init(&actions)) != 0 ||
-		(err = posix_spawnattr_init(&attr)) != 0)
+	if ((err = posix_spawn_file_actions_init(&actions)) != 0)
 	{
+		fprintf(stderr, "pglearn annotate: cannot run %s: %s\n", browser, strerror(err));
+		return;
+	}
+	if ((err = posix_spawnattr_init(&attr)) != 0)
+	{
+		posix_spawn_file_actions_destroy(&actions);
 		fprintf(stderr, "pglearn annotate: cannot run %s: %s\n", browser, strerror(err));
 		return;
 	}
