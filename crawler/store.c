@@ -5,7 +5,8 @@
  * when a batch fails, so one bad row costs only itself.  All statements are
  * prepared and parameterised; every result is checked and cleared.
  *
- * The rules, in SQL below:
+ * The rules are the extension's functions (pglearn.record_fetch,
+ * record_fetch_error, add, needs_fetch, urls_to_fetch, known_urls):
  *  - a successful fetch always replaces the fetched columns and clears
  *    fetch_error/error_count;
  *  - a failed fetch replaces http_status/fetch_error/fetched_at only when the
@@ -22,44 +23,23 @@
 #define TEXTOID 25
 #define INT4OID 23
 
+/*
+ * The write rules are the extension's (pglearn.record_fetch and the others
+ * below, in the update script's "The crawler's write rules"): this file
+ * only calls them, so a race test or another client runs the same rules.
+ */
 static const char *const upsert_ok_sql =
-"INSERT INTO pglearn.examples AS e"
-"  (url, title, description, og_description, og_type, og_image, favicon, body,"
-"   final_url, http_status, fetch_error, error_count, fetched_at)"
-" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, 0, now())"
-" ON CONFLICT (url) DO UPDATE SET"
-"  title = EXCLUDED.title, description = EXCLUDED.description,"
-"  og_description = EXCLUDED.og_description, og_type = EXCLUDED.og_type,"
-"  og_image = EXCLUDED.og_image, favicon = EXCLUDED.favicon,"
-"  body = EXCLUDED.body, final_url = EXCLUDED.final_url,"
-"  http_status = EXCLUDED.http_status, fetch_error = NULL, error_count = 0,"
-"  fetched_at = EXCLUDED.fetched_at";
+"SELECT pglearn.record_fetch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
-/* "good" = fetched at least once and the last stored fetch succeeded */
 static const char *const upsert_fail_sql =
-"INSERT INTO pglearn.examples AS e"
-"  (url, http_status, fetch_error, error_count, fetched_at)"
-" VALUES ($1, $2, $3, 1, now())"
-" ON CONFLICT (url) DO UPDATE SET"
-"  http_status = CASE WHEN e.fetched_at IS NOT NULL AND e.fetch_error IS NULL"
-"                THEN e.http_status ELSE EXCLUDED.http_status END,"
-"  fetch_error = CASE WHEN e.fetched_at IS NOT NULL AND e.fetch_error IS NULL"
-"                THEN NULL ELSE EXCLUDED.fetch_error END,"
-"  fetched_at = CASE WHEN e.fetched_at IS NOT NULL AND e.fetch_error IS NULL"
-"               THEN e.fetched_at ELSE EXCLUDED.fetched_at END,"
-"  error_count = e.error_count + 1";
+"SELECT pglearn.record_fetch_error($1, $2, $3)";
 
-/* RETURNING fires for insert and update, not for an unchanged conflict */
+/* a row unless nothing changed: true if inserted, false if relabelled */
 static const char *const add_sql =
-"INSERT INTO pglearn.examples AS e (url, label) VALUES ($1, $2)"
-" ON CONFLICT (url) DO UPDATE SET label = EXCLUDED.label"
-"  WHERE EXCLUDED.label IN (-1, 1) AND e.label IS DISTINCT FROM EXCLUDED.label"
-" RETURNING (xmax = 0) AS inserted";
+"SELECT a FROM pglearn.add($1, $2) AS a WHERE a IS NOT NULL";
 
 static const char *const needs_fetch_sql =
-"SELECT 1 FROM pglearn.examples"
-" WHERE url = $1 AND (fetched_at IS NULL OR fetch_error IS NOT NULL)"
-"   AND error_count < 5";
+"SELECT 1 WHERE pglearn.needs_fetch($1)";
 
 static void
 row_free(StoreRow *r)
@@ -228,7 +208,7 @@ write_row(Store *s, const StoreRow *r)
 
 		res = PQexecPrepared(conn, "upsert_fail", 3, params, NULL, NULL, 0);
 	}
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	if (!ok)
 	{
 		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -357,12 +337,7 @@ store_select_urls(Store *s, bool pending, int stale_days, StrList *out)
 
 	snprintf(days, sizeof(days), "%d", stale_days);
 	res = PQexecParams(s->conn,
-					   "SELECT url FROM pglearn.examples"
-					   " WHERE error_count < 5 AND ("
-					   "  ($1::bool AND (fetched_at IS NULL OR fetch_error IS NOT NULL))"
-					   "  OR ($2::int4 >= 0"
-					   "      AND fetched_at < now() - make_interval(days => $2::int4)))"
-					   " ORDER BY id",
+					   "SELECT u.url FROM pglearn.urls_to_fetch($1::bool, $2::int4) AS u ORDER BY u.id",
 					   2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
@@ -407,8 +382,7 @@ store_known_urls(Store *s, char *const *urls, size_t n, StrSet *done)
 		buf_appendc(&arr, '}');
 		params[0] = arr.data;
 		res = PQexecParams(s->conn,
-						   "SELECT url FROM pglearn.examples WHERE url = ANY($1::text[])"
-						   " AND ((fetched_at IS NOT NULL AND fetch_error IS NULL) OR error_count >= 5)",
+						   "SELECT u FROM pglearn.known_urls($1::text[]) AS u",
 						   1, NULL, params, NULL, NULL, 0);
 		buf_free(&arr);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)

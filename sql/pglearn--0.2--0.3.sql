@@ -677,6 +677,116 @@ CREATE OR REPLACE VIEW to_label AS
 	  FROM (SELECT pglearn._uncertain_stored(3) AS c) u;
 
 --
+-- The crawler's write rules, owned here
+--
+
+-- pglearn crawl and pglearn add held these rules as SQL strings of their
+-- own (crawler/store.c), and specs/crawl_label.spec raced a copy of them.
+-- Now the command calls these functions and the spec races them.  The
+-- crawl states are examples.crawl_state's, so "gave up" (5 failed fetches
+-- in a row) is defined once, there.  SQL-standard bodies: every name is
+-- bound when the extension script runs, whatever the caller's search_path.
+
+-- A successful fetch replaces every fetched column and clears the error
+-- count; it never names the label, so a label given meanwhile stays.
+CREATE FUNCTION record_fetch(url text, title text, description text, og_description text,
+							 og_type text, og_image text, favicon text, body text,
+							 final_url text, http_status int4)
+	RETURNS void
+	LANGUAGE sql VOLATILE PARALLEL UNSAFE
+BEGIN ATOMIC
+	INSERT INTO pglearn.examples AS e
+		(url, title, description, og_description, og_type, og_image, favicon, body,
+		 final_url, http_status, fetch_error, error_count, fetched_at)
+	VALUES (record_fetch.url, record_fetch.title, record_fetch.description, record_fetch.og_description,
+			record_fetch.og_type, record_fetch.og_image, record_fetch.favicon, record_fetch.body,
+			record_fetch.final_url, record_fetch.http_status, NULL, 0, now())
+	ON CONFLICT (url) DO UPDATE SET
+		title = EXCLUDED.title, description = EXCLUDED.description,
+		og_description = EXCLUDED.og_description, og_type = EXCLUDED.og_type,
+		og_image = EXCLUDED.og_image, favicon = EXCLUDED.favicon,
+		body = EXCLUDED.body, final_url = EXCLUDED.final_url,
+		http_status = EXCLUDED.http_status, fetch_error = NULL, error_count = 0,
+		fetched_at = EXCLUDED.fetched_at;
+END;
+COMMENT ON FUNCTION record_fetch(text, text, text, text, text, text, text, text, text, int4) IS
+	'the crawler''s write of a successful fetch: inserts the article or replaces its fetched columns and clears fetch_error and error_count; never changes the label';
+
+-- A failed fetch counts the error; it replaces the stored status, error and
+-- time only when the row has no good fetch, so a transient failure never
+-- wipes good content.
+CREATE FUNCTION record_fetch_error(url text, http_status int4, fetch_error text)
+	RETURNS void
+	LANGUAGE sql VOLATILE PARALLEL UNSAFE
+BEGIN ATOMIC
+	INSERT INTO pglearn.examples AS e (url, http_status, fetch_error, error_count, fetched_at)
+	VALUES (record_fetch_error.url, record_fetch_error.http_status, record_fetch_error.fetch_error, 1, now())
+	ON CONFLICT (url) DO UPDATE SET
+		http_status = CASE WHEN e.crawl_state = 'fetched' THEN e.http_status ELSE EXCLUDED.http_status END,
+		fetch_error = CASE WHEN e.crawl_state = 'fetched' THEN NULL ELSE EXCLUDED.fetch_error END,
+		fetched_at = CASE WHEN e.crawl_state = 'fetched' THEN e.fetched_at ELSE EXCLUDED.fetched_at END,
+		error_count = e.error_count + 1;
+END;
+COMMENT ON FUNCTION record_fetch_error(text, int4, text) IS
+	'the crawler''s write of a failed fetch: counts the error, and records the status and error only when the article has no good fetch; never changes the label';
+
+-- pglearn add: a new URL with its label (or none), or a new label (1 or -1)
+-- for a stored one; true if inserted, false if relabelled, NULL if nothing
+-- changed (the label was the same, or 0/NULL for a stored URL, which add
+-- never uses to clear a label).
+CREATE FUNCTION add(url text, label int4 DEFAULT NULL)
+	RETURNS bool
+	LANGUAGE sql VOLATILE PARALLEL UNSAFE
+BEGIN ATOMIC
+	INSERT INTO pglearn.examples AS e (url, label) VALUES (add.url, add.label)
+	ON CONFLICT (url) DO UPDATE SET label = EXCLUDED.label
+		WHERE EXCLUDED.label IN (-1, 1) AND e.label IS DISTINCT FROM EXCLUDED.label
+	RETURNING (e.xmax = 0);
+END;
+COMMENT ON FUNCTION add(text, int4) IS
+	'pglearn add''s write: inserts the URL with its label, or sets a stored URL''s label to 1 or -1; true if inserted, false if relabelled, NULL if nothing changed';
+
+-- The URLs a crawl fetches: those never fetched or failing (pending), and
+-- (stale_days >= 0) those fetched more than stale_days days ago; never one
+-- the crawler gave up on.  By id, the order they were stored in.
+CREATE FUNCTION urls_to_fetch(pending bool, stale_days int4 DEFAULT -1)
+	RETURNS TABLE (id int8, url text)
+	LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT e.id, e.url FROM pglearn.examples e
+	 WHERE e.crawl_state <> 'gave up'
+	   AND ((urls_to_fetch.pending AND e.crawl_state IN ('not fetched', 'failing'))
+			OR (urls_to_fetch.stale_days >= 0
+				AND e.fetched_at < now() - make_interval(days => urls_to_fetch.stale_days)))
+	 ORDER BY e.id;
+END;
+COMMENT ON FUNCTION urls_to_fetch(bool, int4) IS
+	'the stored URLs a crawl fetches: not fetched or failing (pending), and those fetched more than stale_days days ago (stale_days >= 0); never one given up on; by id';
+
+-- Of these URLs, those a crawl need not fetch again: fetched, or given up.
+CREATE FUNCTION known_urls(urls text[])
+	RETURNS SETOF text
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT e.url FROM pglearn.examples e
+	 WHERE e.url = ANY (known_urls.urls) AND e.crawl_state IN ('fetched', 'gave up');
+END;
+COMMENT ON FUNCTION known_urls(text[]) IS
+	'of the given URLs, those stored and fetched or given up on: a crawl from a feed skips them';
+
+-- Does pglearn add --fetch need to fetch this URL (stored, not fetched or
+-- failing)?
+CREATE FUNCTION needs_fetch(url text)
+	RETURNS bool
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT EXISTS (SELECT FROM pglearn.examples e
+					WHERE e.url = needs_fetch.url AND e.crawl_state IN ('not fetched', 'failing'));
+END;
+COMMENT ON FUNCTION needs_fetch(text) IS
+	'true if the URL is stored and not fetched yet or failing (not given up): pglearn add fetches it';
+
+--
 -- Least privilege
 --
 
@@ -688,6 +798,9 @@ REVOKE EXECUTE ON FUNCTION label(text, int4) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION fit(text, regclass, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION rescore(text, int4) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION rescore_candidates(text, int4, int4) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION record_fetch(text, text, text, text, text, text, text, text, text, int4) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION record_fetch_error(text, int4, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION add(text, int4) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION _rescore_batch(text, int8, int4, int8[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION _rescore_wait(text, int8) FROM PUBLIC;
 REVOKE EXECUTE ON PROCEDURE refresh(text, jsonb, int4) FROM PUBLIC;

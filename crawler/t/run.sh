@@ -312,7 +312,7 @@ is "$(col "title || '|' || label" /page/c1)" "Page c1|1" "add crawls new URLs"
 is "$(col "label || '|' || error_count" /404)" "1|3" "add re-crawls a failed URL, keeps its label"
 
 # ---- --pending and --stale ----
-q "UPDATE pglearn.examples SET error_count = 5 WHERE url = '$B/page/a4'"
+q "UPDATE pglearn.examples SET error_count = 5, fetch_error = 'HTTP status 503', http_status = 503 WHERE url = '$B/page/a4'"
 pg crawl $FAST --pending
 like "$err" "fetched" "crawl --pending runs"
 is "$(q "SELECT string_agg(url || '=' || (fetched_at IS NOT NULL), ',' ORDER BY url) FROM pglearn.examples WHERE url LIKE '$B/page/a_'")" "$B/page/a1=true,$B/page/a2=true,$B/page/a3=true,$B/page/a4=false" "--pending fetches unfetched rows, skips 5 failures"
@@ -488,11 +488,16 @@ if [ "$extension" = 1 ]; then
 	is "$rc" 2 "crawl against a read-only database exits 2"
 	like "$err" "giving up, the database is read-only .*target_session_attrs=read-write.*read-only transaction" "and says the database is read-only"
 	is "$(col title /page/ro1)" "" "nothing stored"
-	# a role that may read the table but not write it
+	# a role that may read the table but not write it: refused by the write
+	# functions (not PUBLIC's), and, once it may call them, by the table
 	psql -X -q -c "CREATE ROLE crawler_ro_$$ LOGIN" -c "GRANT USAGE ON SCHEMA pglearn TO crawler_ro_$$" \
 		-c "GRANT SELECT ON ALL TABLES IN SCHEMA pglearn TO crawler_ro_$$" >/dev/null
 	PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/perm1" "$B/page/perm2"
-	is "$rc" 2 "crawl as a role without INSERT exits 2"
+	is "$rc" 2 "crawl as a role that may not call pglearn.record_fetch exits 2"
+	like "$err" "permission denied for function record_fetch.*the database refused every write \(2 rows\); nothing was stored" "and says every write was refused"
+	psql -X -q -c "GRANT EXECUTE ON FUNCTION pglearn.record_fetch(text, text, text, text, text, text, text, text, text, int4), pglearn.record_fetch_error(text, int4, text) TO crawler_ro_$$" >/dev/null
+	PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/perm1" "$B/page/perm2"
+	is "$rc" 2 "crawl as a role without INSERT on the table exits 2"
 	like "$err" "permission denied for table examples.*the database refused every write \(2 rows\); nothing was stored" "and says every write was refused"
 	# a policy that refuses some rows only: some stored, exit 1
 	psql -X -q -c "GRANT INSERT, UPDATE ON pglearn.examples TO crawler_ro_$$" \
