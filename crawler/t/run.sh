@@ -32,6 +32,7 @@ cleanup() {
 	[ -n "${pages_pid:-}" ] && kill "$pages_pid" 2>/dev/null
 	dropdb --if-exists "$DB" >/dev/null 2>&1
 	dropdb --if-exists "${DB}_annotate" >/dev/null 2>&1
+	dropdb --if-exists "${DB}_bare" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -88,21 +89,12 @@ fi
 
 # ---- database ----
 createdb "$DB" || { echo "not ok 1 - createdb $DB"; echo "0 passed, 1 failed"; exit 1; }
-# PGLEARN_TEST_NO_EXTENSION=1 exercises the fallback below on purpose
-if [ -z "${PGLEARN_TEST_NO_EXTENSION:-}" ] &&
-	psql -X -q -c "CREATE EXTENSION IF NOT EXISTS pglearn" >/dev/null 2>"$tmp/ext.err"; then
-	extension=1
-	echo "# using CREATE EXTENSION pglearn"
-else
-	# fallback while the extension does not build: the table and its trigger
-	# exactly as the install script defines them
-	extension=0
-	echo "# CREATE EXTENSION pglearn not used ($(head -1 "$tmp/ext.err" 2>/dev/null || echo PGLEARN_TEST_NO_EXTENSION set)); using the table from sql/pglearn--0.1.sql"
-	{
-		echo "CREATE SCHEMA pglearn; SET search_path = pglearn;"
-		sed -n '/^CREATE TABLE examples (/,/^);/p; /^CREATE FUNCTION examples_touch/,/^\$\$;/p; /^CREATE TRIGGER examples_touch/,/;$/p' \
-			"$root/sql/pglearn--0.1.sql"
-	} | psql -X -q -v ON_ERROR_STOP=1 >/dev/null || { echo "not ok 1 - create fallback table"; echo "0 passed, 1 failed"; exit 1; }
+# the crawler writes through the extension's functions (pglearn.record_fetch
+# and the others), so there is no crawling without it
+if ! psql -X -q -c "CREATE EXTENSION IF NOT EXISTS pglearn" >/dev/null 2>"$tmp/ext.err"; then
+	echo "not ok 1 - CREATE EXTENSION pglearn: $(head -n 1 "$tmp/ext.err")"
+	echo "0 passed, 1 failed"
+	exit 1
 fi
 
 # ---- fixture server ----
@@ -482,73 +474,70 @@ if command -v script >/dev/null; then
 fi
 
 # ---- the database refuses every write: exit 2, not "some failed" ----
-if [ "$extension" = 1 ]; then
-	# a read-only server (what a standby is; t/006_operations.pl has a real one)
-	PGOPTIONS="-c default_transaction_read_only=on" pg crawl $FAST "$B/page/ro1" "$B/page/ro2"
-	is "$rc" 2 "crawl against a read-only database exits 2"
-	like "$err" "giving up, the database is read-only .*target_session_attrs=read-write.*read-only transaction" "and says the database is read-only"
-	is "$(col title /page/ro1)" "" "nothing stored"
-	# a role that may read the table but not write it: refused by the write
-	# functions (not PUBLIC's), and, once it may call them, by the table
-	psql -X -q -c "CREATE ROLE crawler_ro_$$ LOGIN" -c "GRANT USAGE ON SCHEMA pglearn TO crawler_ro_$$" \
-		-c "GRANT SELECT ON ALL TABLES IN SCHEMA pglearn TO crawler_ro_$$" >/dev/null
-	PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/perm1" "$B/page/perm2"
-	is "$rc" 2 "crawl as a role that may not call pglearn.record_fetch exits 2"
-	like "$err" "permission denied for function record_fetch.*the database refused every write \(2 rows\); nothing was stored" "and says every write was refused"
-	psql -X -q -c "GRANT EXECUTE ON FUNCTION pglearn.record_fetch(text, text, text, text, text, text, text, text, text, int4), pglearn.record_fetch_error(text, int4, text) TO crawler_ro_$$" >/dev/null
-	PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/perm1" "$B/page/perm2"
-	is "$rc" 2 "crawl as a role without INSERT on the table exits 2"
-	like "$err" "permission denied for table examples.*the database refused every write \(2 rows\); nothing was stored" "and says every write was refused"
-	# a policy that refuses some rows only: some stored, exit 1
-	psql -X -q -c "GRANT INSERT, UPDATE ON pglearn.examples TO crawler_ro_$$" \
-		-c "GRANT USAGE ON SEQUENCE pglearn.examples_id_seq TO crawler_ro_$$" \
-		-c "CREATE POLICY crawler_ro_read ON pglearn.examples FOR SELECT USING (true)" \
-		-c "CREATE POLICY crawler_ro_update ON pglearn.examples FOR UPDATE USING (true)" \
-		-c "CREATE POLICY crawler_ro_$$ ON pglearn.examples FOR INSERT WITH CHECK (url NOT LIKE '%/page/denied%')" \
-		-c "ALTER TABLE pglearn.examples ENABLE ROW LEVEL SECURITY" >/dev/null
-	PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/rls1" "$B/page/denied1"
-	is "$rc|$(col title /page/rls1)|$(col title /page/denied1)" "1|Page rls1|" "a row refused among stored ones: exit 1, the others stored"
-	[ "$rc" = 1 ] || echo "$err" | sed 's/^/#   /'
-	psql -X -q -c "ALTER TABLE pglearn.examples DISABLE ROW LEVEL SECURITY" -c "DROP POLICY crawler_ro_read ON pglearn.examples" \
-		-c "DROP POLICY crawler_ro_update ON pglearn.examples" \
-		-c "DROP POLICY crawler_ro_$$ ON pglearn.examples" -c "DROP OWNED BY crawler_ro_$$" -c "DROP ROLE crawler_ro_$$" >/dev/null
-fi
+# a read-only server (what a standby is; t/006_operations.pl has a real one)
+PGOPTIONS="-c default_transaction_read_only=on" pg crawl $FAST "$B/page/ro1" "$B/page/ro2"
+is "$rc" 2 "crawl against a read-only database exits 2"
+like "$err" "giving up, the database is read-only .*target_session_attrs=read-write.*read-only transaction" "and says the database is read-only"
+is "$(col title /page/ro1)" "" "nothing stored"
+# a role that may read the table but not write it: refused by the write
+# functions (not PUBLIC's), and, once it may call them, by the table
+psql -X -q -c "CREATE ROLE crawler_ro_$$ LOGIN" -c "GRANT USAGE ON SCHEMA pglearn TO crawler_ro_$$" \
+	-c "GRANT SELECT ON ALL TABLES IN SCHEMA pglearn TO crawler_ro_$$" >/dev/null
+PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/perm1" "$B/page/perm2"
+is "$rc" 2 "crawl as a role that may not call pglearn.record_fetch exits 2"
+like "$err" "permission denied for function record_fetch.*the database refused every write \(2 rows\); nothing was stored" "and says every write was refused"
+psql -X -q -c "GRANT EXECUTE ON FUNCTION pglearn.record_fetch(text, text, text, text, text, text, text, text, text, int4), pglearn.record_fetch_error(text, int4, text) TO crawler_ro_$$" >/dev/null
+PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/perm1" "$B/page/perm2"
+is "$rc" 2 "crawl as a role without INSERT on the table exits 2"
+like "$err" "permission denied for table examples.*the database refused every write \(2 rows\); nothing was stored" "and says every write was refused"
+# a policy that refuses some rows only: some stored, exit 1
+psql -X -q -c "GRANT INSERT, UPDATE ON pglearn.examples TO crawler_ro_$$" \
+	-c "GRANT USAGE ON SEQUENCE pglearn.examples_id_seq TO crawler_ro_$$" \
+	-c "CREATE POLICY crawler_ro_read ON pglearn.examples FOR SELECT USING (true)" \
+	-c "CREATE POLICY crawler_ro_update ON pglearn.examples FOR UPDATE USING (true)" \
+	-c "CREATE POLICY crawler_ro_$$ ON pglearn.examples FOR INSERT WITH CHECK (url NOT LIKE '%/page/denied%')" \
+	-c "ALTER TABLE pglearn.examples ENABLE ROW LEVEL SECURITY" >/dev/null
+PGUSER=crawler_ro_$$ pg crawl $FAST "$B/page/rls1" "$B/page/denied1"
+is "$rc|$(col title /page/rls1)|$(col title /page/denied1)" "1|Page rls1|" "a row refused among stored ones: exit 1, the others stored"
+[ "$rc" = 1 ] || echo "$err" | sed 's/^/#   /'
+psql -X -q -c "ALTER TABLE pglearn.examples DISABLE ROW LEVEL SECURITY" -c "DROP POLICY crawler_ro_read ON pglearn.examples" \
+	-c "DROP POLICY crawler_ro_update ON pglearn.examples" \
+	-c "DROP POLICY crawler_ro_$$ ON pglearn.examples" -c "DROP OWNED BY crawler_ro_$$" -c "DROP ROLE crawler_ro_$$" >/dev/null
 
 # ---- check ----
-if [ "$extension" = 1 ]; then
-	pg check
-	like "$out" "^PGLEARN (OK|WARNING) - pglearn ${VERSION//./\\.}, " "check reports the extension's version, which is the command's"
-	like "$out" "\| standby=0 examples=[0-9]+ fetch_age=[0-9]+s;" "check perfdata (a primary: standby=0)"
-	# every fetch an hour and a half older, so the age thresholds below are
-	# far from the clock
-	q "UPDATE pglearn.examples SET fetched_at = fetched_at - interval '90 minutes'" >/dev/null
-	pg check --age-warning 1 --failed-warning 100
-	like "$rc|$out" "^1\|PGLEARN WARNING - .*newest fetch 1\.5 h ago \(over --age-warning 1 h\)" "check names the age threshold that tripped"
-	pg check --age-warning 0.01 --age-critical 1.25 --failed-warning 100
-	like "$rc|$out" "^2\|PGLEARN CRITICAL - .*newest fetch 1\.5 h ago \(over --age-critical 1\.25 h\)" "... and the critical one"
-	pg check --age-warning 2 --failed-warning 100
-	like "$rc|$out" "^0\|PGLEARN OK - .*newest fetch 1\.5 h ago, " "under the thresholds: OK, no threshold named"
-	pg check --failed-warning 0 --failed-critical 100
-	like "$rc|$out" "^1\|PGLEARN WARNING - .*% of [0-9]+ fetches in the last day failed \(over --failed-warning 0%\)" "check names the failed-share threshold that tripped"
-	is "$(echo "$out" | grep -c 'over --age')" 0 "... and no threshold that did not"
-	psql -X -q -c "UPDATE pg_extension SET extversion = '0.0' WHERE extname = 'pglearn'" >/dev/null
-	pg check
-	like "$rc|$out" "^1\|PGLEARN WARNING - extension pglearn 0\.0 but this command is ${VERSION//./\\.} \(ALTER EXTENSION pglearn UPDATE" "an extension of another version than the command is a WARNING"
-	psql -X -q -c "UPDATE pg_extension SET extversion = '$VERSION' WHERE extname = 'pglearn'" >/dev/null
-	psql -X -q -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:$REDIS_PORT/0'"
-	pg check
-	like "$out" "redis ok.*redis=1" "check pings Redis"
-	psql -X -q -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:1'"
-	pg check
-	like "$out" "^PGLEARN WARNING .*redis=0" "Redis down is a WARNING"
-	is "$rc" 1 "WARNING exits 1"
-	pg check --redis-critical
-	is "$rc" 2 "--redis-critical makes it CRITICAL"
-else
-	pg check
-	like "$out" "^PGLEARN CRITICAL - extension pglearn is not installed" "check without the extension is CRITICAL"
-	is "$rc" 2 "CRITICAL exits 2"
-fi
+pg check
+like "$out" "^PGLEARN (OK|WARNING) - pglearn ${VERSION//./\\.}, " "check reports the extension's version, which is the command's"
+like "$out" "\| standby=0 examples=[0-9]+ fetch_age=[0-9]+s;" "check perfdata (a primary: standby=0)"
+# every fetch an hour and a half older, so the age thresholds below are
+# far from the clock
+q "UPDATE pglearn.examples SET fetched_at = fetched_at - interval '90 minutes'" >/dev/null
+pg check --age-warning 1 --failed-warning 100
+like "$rc|$out" "^1\|PGLEARN WARNING - .*newest fetch 1\.5 h ago \(over --age-warning 1 h\)" "check names the age threshold that tripped"
+pg check --age-warning 0.01 --age-critical 1.25 --failed-warning 100
+like "$rc|$out" "^2\|PGLEARN CRITICAL - .*newest fetch 1\.5 h ago \(over --age-critical 1\.25 h\)" "... and the critical one"
+pg check --age-warning 2 --failed-warning 100
+like "$rc|$out" "^0\|PGLEARN OK - .*newest fetch 1\.5 h ago, " "under the thresholds: OK, no threshold named"
+pg check --failed-warning 0 --failed-critical 100
+like "$rc|$out" "^1\|PGLEARN WARNING - .*% of [0-9]+ fetches in the last day failed \(over --failed-warning 0%\)" "check names the failed-share threshold that tripped"
+is "$(echo "$out" | grep -c 'over --age')" 0 "... and no threshold that did not"
+psql -X -q -c "UPDATE pg_extension SET extversion = '0.0' WHERE extname = 'pglearn'" >/dev/null
+pg check
+like "$rc|$out" "^1\|PGLEARN WARNING - extension pglearn 0\.0 but this command is ${VERSION//./\\.} \(ALTER EXTENSION pglearn UPDATE" "an extension of another version than the command is a WARNING"
+psql -X -q -c "UPDATE pg_extension SET extversion = '$VERSION' WHERE extname = 'pglearn'" >/dev/null
+psql -X -q -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:$REDIS_PORT/0'"
+pg check
+like "$out" "redis ok.*redis=1" "check pings Redis"
+psql -X -q -c "ALTER DATABASE $DB SET pglearn.redis_url = 'redis://127.0.0.1:1'"
+pg check
+like "$out" "^PGLEARN WARNING .*redis=0" "Redis down is a WARNING"
+is "$rc" 1 "WARNING exits 1"
+pg check --redis-critical
+is "$rc" 2 "--redis-critical makes it CRITICAL"
+createdb "${DB}_bare"
+pg check --dbname "dbname=${DB}_bare"
+like "$out" "^PGLEARN CRITICAL - extension pglearn is not installed" "check in a database without the extension is CRITICAL"
+is "$rc" 2 "CRITICAL exits 2"
+dropdb --if-exists "${DB}_bare" >/dev/null 2>&1
 pg check --dbname "host=127.0.0.1 port=1 connect_timeout=2"
 like "$out" "^PGLEARN CRITICAL - database unreachable" "check with no database is CRITICAL"
 pg check --age-warning x
@@ -582,11 +571,10 @@ like "$rc|$err" "^2\|.*cannot connect" "annotate: unreachable database exits 2"
 createdb "$ADB"
 pg_keys "e"
 like "$rc|$err" "^2\|.*extension is not installed" "annotate without the extension exits 2"
-if [ "$extension" = 1 ]; then
-	# a URL full of shell syntax and a title with an escape sequence, about
-	# both topics: the article the model is least sure of
-	odd_url='https://odd.example.net/q?a=1&b=$(touch${IFS}'"$tmp"'/pwned);echo`id`'
-	psql -X -q -v ON_ERROR_STOP=1 -d "$ADB" -v odd="$odd_url" >/dev/null <<'SQL'
+# a URL full of shell syntax and a title with an escape sequence, about
+# both topics: the article the model is least sure of
+odd_url='https://odd.example.net/q?a=1&b=$(touch${IFS}'"$tmp"'/pwned);echo`id`'
+psql -X -q -v ON_ERROR_STOP=1 -d "$ADB" -v odd="$odd_url" >/dev/null <<'SQL'
 CREATE EXTENSION pglearn;
 INSERT INTO pglearn.examples (url, title, body, label)
 SELECT format('https://%s/post/%s', CASE WHEN i % 2 = 0 THEN 'db.example.com' ELSE 'sports.example.org' END, i),
@@ -597,65 +585,64 @@ FROM generate_series(1, 30) i;
 INSERT INTO pglearn.examples (url, title, body)
 VALUES (:'odd', E'Match report on PostgreSQL tuning \x1b[31mred', 'index vacuum goal striker');
 SQL
-	pg_keys "e"
-	is "$rc" 1 "annotate: no model and one class labelled exits 1"
-	like "$err" "fit needs labelled rows of both classes.*no model to rank articles with" "annotate: no model, clear message"
-	qa "UPDATE pglearn.examples SET label = CASE WHEN id % 2 = 0 THEN 1 ELSE -1 END WHERE id <= 20" >/dev/null
-	pg_keys "e"
-	like "$rc|$out" "^0\|model \"default\" does not exist yet: fitting" "annotate fits a missing model first"
-	is "$(qa "SELECT count(*) || '|' || count(*) FILTER (WHERE name = 'default') FROM pglearn.models")" "1|1" "... under the default name (pglearn.default_model unset)"
-	like "$out" "fitting \"default\" \.\.\. n 20, accuracy [0-9.]+, f1 [0-9.]+, roc_auc [0-9.]+ \([0-9]+ scores changed\)" "metrics line, and the default model rescores"
-	printf '#!/bin/sh\nprintf "%%s\\n" "$1" >> "%s"\n' "$tmp/browser.args" > "$tmp/browser.sh"
-	chmod 755 "$tmp/browser.sh"
-	BROWSER="$tmp/browser.sh" pg_keys "n p x s h e" --open
-	is "$rc" 0 "annotate: n p x s h e exits 0"
-	mapfile -t seen < <(shown)
-	is "${#seen[@]}|${seen[0]:-}" "4|$odd_url" "four articles shown (n, p, s, then h e), the least certain first"
-	for _ in $(seq 20); do [ "$(wc -l < "$tmp/browser.args" 2>/dev/null)" = 4 ] && break; sleep 0.1; done
-	is "$(cat "$tmp/browser.args" 2>/dev/null)" "$(printf "%s\n" "${seen[@]}")" "--open passes each URL to \$BROWSER as one argument"
-	is "$(ls "$tmp/pwned" 2>/dev/null)" "" "no shell ran the URL"
-	is "$(grep -c $'\x1b' "$tmp/out")" 0 "no escape sequence from a title reaches the terminal"
-	like "$out" "Match report on PostgreSQL tuning  \[31mred" "title shown, control character blanked"
-	like "$out" "features: [^ ]+ [+-][0-9.]+" "supporting features shown"
-	list=$(dollar_list "${seen[@]}")
-	is "$(qa "SELECT string_agg(coalesce(label::text, 'null'), ',' ORDER BY array_position(ARRAY[$list], url)) FROM pglearn.examples WHERE url IN ($list)")" "-1,1,null,null" "n labels -1, p labels 1, s and e label nothing"
-	like "$out" "unknown key \"x\" \(h for help\)" "unknown key: a message, then the same article again"
-	like "$out" "s  skip: .*e  exit" "h prints the key list"
-	is "$(qa "SELECT count(*) FROM pglearn.models")" 3 "a refit after each label (models 1 -> 3)"
-	is "$(qa "SELECT string_agg(jsonb_array_length(metrics->'grid') || ':' || (params->>'C' = (SELECT params->>'C' FROM pglearn.models ORDER BY id LIMIT 1)), ',' ORDER BY id) FROM pglearn.models")" \
-		"5:true,1:true,1:true" "the first fit searches fit()'s C grid; refits between labels reuse the C it chose"
-	like "$out" "2 labelled \(1 positive, 1 negative\), 1 skipped, 2 refits" "session summary"
-	pg_keys "$(printf 's%.0s' $(seq 30))" --no-rescore
-	mapfile -t seen < <(shown)
-	is "$rc|${#seen[@]}|$(printf '%s\n' "${seen[@]}" | sort -u | wc -l)" "0|9|9" "skipping all: each of the 9 left shown once"
-	like "$out" "nothing left to label \(but the articles skipped in this session\)" "nothing left to label"
-	pg_keys "p p p" --limit 1 --refit-every 0 --no-rescore
-	like "$rc|$out" "^0\|.*1 labels given \(--limit\).*fitting.*1 labelled \(1 positive, 0 negative\), 0 skipped, 1 refit$" "--limit 1, and --refit-every 0 refits once at the end"
-	is "$(qa "SELECT count(*) FROM pglearn.models")" 4 "... one more model"
-	is "$(qa "SELECT jsonb_array_length(metrics->'grid') FROM pglearn.models ORDER BY id DESC LIMIT 1")" 5 "... and the refit at the end searches the C grid"
-	pg_keys "e" --params '{"C": [0.1, 1'
-	like "$rc|$err" "^2\|.*bad --params: invalid input syntax for type json" "annotate: --params that is not JSON is a usage error"
-	pg_keys "e" --params '[1]'
-	like "$rc|$err" "^2\|.*--params must be a JSON object" "annotate: --params must be an object"
-	pg_keys "s" --model news --features 0
-	like "$rc|$out" "^0\|model \"news\" does not exist yet.*skipped" "--model names another model; end of input exits 0"
-	is "$(echo "$out" | grep -c 'features:')" 0 "--features 0 shows none"
-	runs=$((runs+1))
-	r=$(python3 "$here/tty_keys.py" "$tmp/tty" "[e]xit? " "se" -- "$BIN" annotate --dbname "$ADB" --no-rescore 2>&1)
-	check_sanitizer "$tmp/tty" "annotate (terminal)"
-	like "$r|$(tr -d '\r' < "$tmp/tty" | tr '\n' ' ')" "^exit=0.icanon=1 echo=1\|.*xit\? s skipped .*xit\? e" "terminal: single keys without Enter, mode restored on exit"
-	runs=$((runs+1))
-	r=$(python3 "$here/tty_keys.py" "$tmp/tty" "[e]xit? " "s^C" -- "$BIN" annotate --dbname "$ADB" --no-rescore 2>&1)
-	check_sanitizer "$tmp/tty" "annotate (terminal, SIGINT)"
-	like "$r" "^signal=2.icanon=1 echo=1$" "terminal: Ctrl-C ends it by SIGINT, mode restored"
-	# a row inserted by hand, not through label() or crawl: shown, never opened
-	qa "INSERT INTO pglearn.examples (url, title, body) VALUES ('file:///etc/passwd', 'Local file', 'index goal')" >/dev/null
-	rm -f "$tmp/browser.args"
-	BROWSER="$tmp/browser.sh" pg_keys "$(printf 's%.0s' $(seq 30))" --open --no-rescore
-	mapfile -t seen < <(shown)
-	sleep 0.5
-	like "$(printf '%s\n' "${seen[@]}" | grep -c '^file:')|$(grep -c '^file:' "$tmp/browser.args")|$err" "^1\|0\|.*not opening a URL that is not http" "--open refuses a non-http(s) URL"
-fi
+pg_keys "e"
+is "$rc" 1 "annotate: no model and one class labelled exits 1"
+like "$err" "fit needs labelled rows of both classes.*no model to rank articles with" "annotate: no model, clear message"
+qa "UPDATE pglearn.examples SET label = CASE WHEN id % 2 = 0 THEN 1 ELSE -1 END WHERE id <= 20" >/dev/null
+pg_keys "e"
+like "$rc|$out" "^0\|model \"default\" does not exist yet: fitting" "annotate fits a missing model first"
+is "$(qa "SELECT count(*) || '|' || count(*) FILTER (WHERE name = 'default') FROM pglearn.models")" "1|1" "... under the default name (pglearn.default_model unset)"
+like "$out" "fitting \"default\" \.\.\. n 20, accuracy [0-9.]+, f1 [0-9.]+, roc_auc [0-9.]+ \([0-9]+ scores changed\)" "metrics line, and the default model rescores"
+printf '#!/bin/sh\nprintf "%%s\\n" "$1" >> "%s"\n' "$tmp/browser.args" > "$tmp/browser.sh"
+chmod 755 "$tmp/browser.sh"
+BROWSER="$tmp/browser.sh" pg_keys "n p x s h e" --open
+is "$rc" 0 "annotate: n p x s h e exits 0"
+mapfile -t seen < <(shown)
+is "${#seen[@]}|${seen[0]:-}" "4|$odd_url" "four articles shown (n, p, s, then h e), the least certain first"
+for _ in $(seq 20); do [ "$(wc -l < "$tmp/browser.args" 2>/dev/null)" = 4 ] && break; sleep 0.1; done
+is "$(cat "$tmp/browser.args" 2>/dev/null)" "$(printf "%s\n" "${seen[@]}")" "--open passes each URL to \$BROWSER as one argument"
+is "$(ls "$tmp/pwned" 2>/dev/null)" "" "no shell ran the URL"
+is "$(grep -c $'\x1b' "$tmp/out")" 0 "no escape sequence from a title reaches the terminal"
+like "$out" "Match report on PostgreSQL tuning  \[31mred" "title shown, control character blanked"
+like "$out" "features: [^ ]+ [+-][0-9.]+" "supporting features shown"
+list=$(dollar_list "${seen[@]}")
+is "$(qa "SELECT string_agg(coalesce(label::text, 'null'), ',' ORDER BY array_position(ARRAY[$list], url)) FROM pglearn.examples WHERE url IN ($list)")" "-1,1,null,null" "n labels -1, p labels 1, s and e label nothing"
+like "$out" "unknown key \"x\" \(h for help\)" "unknown key: a message, then the same article again"
+like "$out" "s  skip: .*e  exit" "h prints the key list"
+is "$(qa "SELECT count(*) FROM pglearn.models")" 3 "a refit after each label (models 1 -> 3)"
+is "$(qa "SELECT string_agg(jsonb_array_length(metrics->'grid') || ':' || (params->>'C' = (SELECT params->>'C' FROM pglearn.models ORDER BY id LIMIT 1)), ',' ORDER BY id) FROM pglearn.models")" \
+	"5:true,1:true,1:true" "the first fit searches fit()'s C grid; refits between labels reuse the C it chose"
+like "$out" "2 labelled \(1 positive, 1 negative\), 1 skipped, 2 refits" "session summary"
+pg_keys "$(printf 's%.0s' $(seq 30))" --no-rescore
+mapfile -t seen < <(shown)
+is "$rc|${#seen[@]}|$(printf '%s\n' "${seen[@]}" | sort -u | wc -l)" "0|9|9" "skipping all: each of the 9 left shown once"
+like "$out" "nothing left to label \(but the articles skipped in this session\)" "nothing left to label"
+pg_keys "p p p" --limit 1 --refit-every 0 --no-rescore
+like "$rc|$out" "^0\|.*1 labels given \(--limit\).*fitting.*1 labelled \(1 positive, 0 negative\), 0 skipped, 1 refit$" "--limit 1, and --refit-every 0 refits once at the end"
+is "$(qa "SELECT count(*) FROM pglearn.models")" 4 "... one more model"
+is "$(qa "SELECT jsonb_array_length(metrics->'grid') FROM pglearn.models ORDER BY id DESC LIMIT 1")" 5 "... and the refit at the end searches the C grid"
+pg_keys "e" --params '{"C": [0.1, 1'
+like "$rc|$err" "^2\|.*bad --params: invalid input syntax for type json" "annotate: --params that is not JSON is a usage error"
+pg_keys "e" --params '[1]'
+like "$rc|$err" "^2\|.*--params must be a JSON object" "annotate: --params must be an object"
+pg_keys "s" --model news --features 0
+like "$rc|$out" "^0\|model \"news\" does not exist yet.*skipped" "--model names another model; end of input exits 0"
+is "$(echo "$out" | grep -c 'features:')" 0 "--features 0 shows none"
+runs=$((runs+1))
+r=$(python3 "$here/tty_keys.py" "$tmp/tty" "[e]xit? " "se" -- "$BIN" annotate --dbname "$ADB" --no-rescore 2>&1)
+check_sanitizer "$tmp/tty" "annotate (terminal)"
+like "$r|$(tr -d '\r' < "$tmp/tty" | tr '\n' ' ')" "^exit=0.icanon=1 echo=1\|.*xit\? s skipped .*xit\? e" "terminal: single keys without Enter, mode restored on exit"
+runs=$((runs+1))
+r=$(python3 "$here/tty_keys.py" "$tmp/tty" "[e]xit? " "s^C" -- "$BIN" annotate --dbname "$ADB" --no-rescore 2>&1)
+check_sanitizer "$tmp/tty" "annotate (terminal, SIGINT)"
+like "$r" "^signal=2.icanon=1 echo=1$" "terminal: Ctrl-C ends it by SIGINT, mode restored"
+# a row inserted by hand, not through label() or crawl: shown, never opened
+qa "INSERT INTO pglearn.examples (url, title, body) VALUES ('file:///etc/passwd', 'Local file', 'index goal')" >/dev/null
+rm -f "$tmp/browser.args"
+BROWSER="$tmp/browser.sh" pg_keys "$(printf 's%.0s' $(seq 30))" --open --no-rescore
+mapfile -t seen < <(shown)
+sleep 0.5
+like "$(printf '%s\n' "${seen[@]}" | grep -c '^file:')|$(grep -c '^file:' "$tmp/browser.args")|$err" "^1\|0\|.*not opening a URL that is not http" "--open refuses a non-http(s) URL"
 dropdb --if-exists "$ADB" >/dev/null 2>&1
 
 # ---- main content: t/extract_test.sh checks every page of t/pages/; one of them crawled end to end ----
