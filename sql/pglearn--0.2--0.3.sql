@@ -787,6 +787,84 @@ COMMENT ON FUNCTION needs_fetch(text) IS
 	'true if the URL is stored and not fetched yet or failing (not given up): pglearn add fetches it';
 
 --
+-- Publication members: one composite type for SQL and C
+--
+
+-- publish() built each member as a jsonb object whose keys src/redis_publish.c
+-- took apart by name, so a key renamed on one side published empty strings.
+-- A member is now a row of this type: publish() makes it, the C reads its
+-- fields by name, and a renamed field is an error on both sides.
+CREATE TYPE publication_member AS (
+	id			int8,
+	url			text,
+	final_url	text,
+	title		text,
+	description	text,
+	og_image	text,
+	score		float8,
+	label		int4
+);
+COMMENT ON TYPE publication_member IS
+	'one member of a published recommendation list, as publish() records it in publications.members and Redis receives it';
+
+-- (the conversion of the stored members; ALTER ... USING takes no subquery)
+CREATE FUNCTION pg_temp.members_of(members jsonb) RETURNS publication_member[]
+	LANGUAGE sql IMMUTABLE STRICT
+	RETURN ARRAY(SELECT pg_catalog.jsonb_populate_record(NULL::pglearn.publication_member, m)
+				   FROM pg_catalog.jsonb_array_elements(members) WITH ORDINALITY AS x(m, n) ORDER BY n);
+DROP VIEW publish_status;
+ALTER TABLE publications ALTER COLUMN members TYPE publication_member[]
+	USING pg_temp.members_of(members);
+DROP FUNCTION pg_temp.members_of(jsonb);
+COMMENT ON COLUMN publications.members IS
+	'the members of the last publish(), best first';
+
+CREATE VIEW publish_status AS
+	WITH v AS (
+		SELECT * FROM pglearn._redis_versions(ARRAY(SELECT list FROM pglearn.publications))
+	)
+	SELECT p.list, p.version, p.requested_at, v.redis_version,
+		   v.redis_version IS NULL OR v.redis_version < p.version AS stale,
+		   coalesce(v.error, CASE WHEN v.redis_version IS NULL OR v.redis_version < p.version
+								  THEN p.last_error END) AS error,
+		   pg_catalog.cardinality(p.members) AS members, p.published_version, p.published_at
+	  FROM pglearn.publications p LEFT JOIN v ON v.list = p.list
+	 ORDER BY p.list;
+COMMENT ON VIEW publish_status IS
+	'every published list: the version recorded in the database against the one Redis holds; stale if Redis is behind (or unreachable: see error)';
+
+CREATE OR REPLACE FUNCTION publish(list text, k int4 DEFAULT 100) RETURNS int4
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+#variable_conflict use_variable
+DECLARE
+	v int8;
+BEGIN
+	PERFORM pglearn._redis_check();
+	-- The version is taken in DO UPDATE, after the row lock: of two
+	-- publishers of one list, the one that commits later gets the higher
+	-- version.  Microseconds since the epoch (and above the last version),
+	-- so a recreated database still outbids what an older one left in Redis.
+	WITH r AS (
+		SELECT r.rank, r.id, r.url, r.final_url, r.title, e.description, e.og_image, r.score, e.label
+		  FROM pglearn.recommend(list, k) r JOIN pglearn.examples e ON e.id = r.id
+	)
+	INSERT INTO pglearn.publications AS p (list, k, version, members, requested_at)
+	SELECT list, k, (extract(epoch FROM clock_timestamp()) * 1000000)::int8,
+		   ARRAY(SELECT ROW(r.id, r.url, r.final_url, r.title, r.description, r.og_image, r.score,
+							r.label)::pglearn.publication_member
+				   FROM r ORDER BY r.rank),
+		   now()
+	ON CONFLICT ON CONSTRAINT publications_pkey DO UPDATE
+	   SET version = greatest(p.version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::int8),
+		   k = EXCLUDED.k, members = EXCLUDED.members, requested_at = EXCLUDED.requested_at
+	RETURNING p.version INTO v;
+	RETURN pglearn._redis_queue(list, v);
+END
+$$;
+
+--
 -- Least privilege
 --
 

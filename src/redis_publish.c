@@ -169,21 +169,18 @@ build_publication(const char *list, int64 version)
 	pub->version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	values[1] = Int64GetDatum(pub->version);
 
-	/* ORDER BY uses int8's default btree operator class: no name lookup */
-	ret = SPI_execute_with_args("SELECT x.m OPERATOR(pg_catalog.->>) 'id'::pg_catalog.text,"
-								" x.m OPERATOR(pg_catalog.->>) 'url'::pg_catalog.text,"
-								" x.m OPERATOR(pg_catalog.->>) 'final_url'::pg_catalog.text,"
-								" x.m OPERATOR(pg_catalog.->>) 'title'::pg_catalog.text,"
-								" x.m OPERATOR(pg_catalog.->>) 'description'::pg_catalog.text,"
-								" x.m OPERATOR(pg_catalog.->>) 'og_image'::pg_catalog.text,"
-								" x.m OPERATOR(pg_catalog.->>) 'score'::pg_catalog.text,"
-								" x.m OPERATOR(pg_catalog.->>) 'label'::pg_catalog.text"
+	/*
+	 * The members' fields by name (pglearn.publication_member): a field
+	 * renamed in SQL is an error here, never an empty value.  ORDER BY uses
+	 * int8's default btree operator class: no name lookup.
+	 */
+	ret = SPI_execute_with_args("SELECT x.id, x.url, x.final_url, x.title, x.description,"
+								"       x.og_image, x.score, x.label"
 								"  FROM pglearn.publications p"
-								" CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(p.members)"
-								"      WITH ORDINALITY AS x(m, n)"
+								" CROSS JOIN LATERAL pg_catalog.unnest(p.members) WITH ORDINALITY AS x"
 								" WHERE p.list OPERATOR(pg_catalog.=) $1"
 								"   AND p.version OPERATOR(pg_catalog.=) $2"
-								" ORDER BY x.n",
+								" ORDER BY x.ordinality",
 								2, argtypes, values, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading pglearn.publications failed: %s", SPI_result_code_string(ret));

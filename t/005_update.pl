@@ -51,7 +51,11 @@ my %queries = (
 	                                     (SELECT md5(string_agg(w::text, ',' ORDER BY w.index)) FROM pglearn.weights(model) w)),
 	                              E'\n' ORDER BY id) FROM pglearn.models},
 	lists => q{SELECT string_agg(format('%s|%s|%s|%s', name, url_pattern, enabled, builtin), E'\n' ORDER BY name) FROM pglearn.lists},
-	publications => q{SELECT string_agg(format('%s|%s|%s|%s', list, k, version, members), E'\n' ORDER BY list) FROM pglearn.publications},
+	# members become rows of publication_member (0.3); read both forms alike
+	publications => q{SELECT string_agg(format('%s|%s|%s|%s', list, k, version,
+	                                           (SELECT string_agg(format('%s=%s/%s', m->>'id', m->>'url', m->>'label'), ',')
+	                                              FROM jsonb_array_elements(to_jsonb(members)) m)),
+	                              E'\n' ORDER BY list) FROM pglearn.publications},
 	recommend => q{SELECT string_agg(format('%s|%s|%s', rank, url, score), E'\n' ORDER BY rank) FROM pglearn.recommend('db', 5)},
 );
 $before{$_} = $node->safe_psql('old', $queries{$_}) foreach keys %queries;
