@@ -56,10 +56,12 @@ echo "== cluster on port $PGPORT (socket $PGHOST)"
 echo "== pg_regress"
 rm -rf results regression.diffs regression.out
 make -s installcheck >/tmp/pglearn-regress.log 2>&1
+regress_status=$?
 cat /tmp/pglearn-regress.log
 p=$(grep -cE '^(test | +)?[a-z_0-9]+ +\.\.\. ok' /tmp/pglearn-regress.log || true)
 f=$(grep -cE '\.\.\. (FAILED|failed)' /tmp/pglearn-regress.log || true)
-if [ "$p" = 0 ] && [ "$f" = 0 ]; then f=1; fi
+# make's own status counts too: a run that stopped early can print no FAILED
+if [ "$f" = 0 ] && { [ "$p" = 0 ] || [ "$regress_status" != 0 ]; }; then f=1; fi
 [ -f regression.diffs ] && head -200 regression.diffs
 count "$p" "$f" "pg_regress"
 
