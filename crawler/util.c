@@ -137,7 +137,7 @@ buf_steal(Buf *b)
 	return p;
 }
 
-/* ---- StrSet ---- */
+/* ---- string hashing, shared by StrMap and StrSet ---- */
 
 static uint64_t
 hash_str(const char *s)
@@ -153,64 +153,14 @@ hash_str(const char *s)
 	return h;
 }
 
-void
-strset_init(StrSet *s)
-{
-	s->cap = 64;
-	s->count = 0;
-	s->slots = xmalloc(s->cap * sizeof(char *));
-	memset(s->slots, 0, s->cap * sizeof(char *));
-}
-
-void
-strset_free(StrSet *s)
-{
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->slots[i]);
-	free(s->slots);
-	s->slots = NULL;
-	s->cap = s->count = 0;
-}
-
 static size_t
-strset_find(char **slots, size_t cap, const char *key)
+slot_find(char **slots, size_t cap, const char *key)
 {
 	size_t		i = hash_str(key) & (cap - 1);
 
 	while (slots[i] && strcmp(slots[i], key) != 0)
 		i = (i + 1) & (cap - 1);
 	return i;
-}
-
-bool
-strset_add(StrSet *s, const char *key)
-{
-	if ((s->count + 1) * 2 > s->cap)
-	{
-		size_t		ncap = s->cap * 2;
-		char	  **n = xmalloc(ncap * sizeof(char *));
-
-		memset(n, 0, ncap * sizeof(char *));
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->slots[i])
-				n[strset_find(n, ncap, s->slots[i])] = s->slots[i];
-		free(s->slots);
-		s->slots = n;
-		s->cap = ncap;
-	}
-	size_t		i = strset_find(s->slots, s->cap, key);
-
-	if (s->slots[i])
-		return false;
-	s->slots[i] = xstrdup(key);
-	s->count++;
-	return true;
-}
-
-bool
-strset_contains(const StrSet *s, const char *key)
-{
-	return s->slots[strset_find(s->slots, s->cap, key)] != NULL;
 }
 
 /* ---- StrMap ---- */
@@ -240,7 +190,7 @@ strmap_free(StrMap *m)
 void *
 strmap_get(const StrMap *m, const char *key)
 {
-	size_t		i = strset_find(m->keys, m->cap, key);
+	size_t		i = slot_find(m->keys, m->cap, key);
 
 	return m->keys[i] ? m->values[i] : NULL;
 }
@@ -260,7 +210,7 @@ strmap_put(StrMap *m, const char *key, void *value)
 		for (size_t j = 0; j < m->cap; j++)
 			if (m->keys[j])
 			{
-				size_t		k = strset_find(nk, ncap, m->keys[j]);
+				size_t		k = slot_find(nk, ncap, m->keys[j]);
 
 				nk[k] = m->keys[j];
 				nv[k] = m->values[j];
@@ -271,13 +221,44 @@ strmap_put(StrMap *m, const char *key, void *value)
 		m->values = nv;
 		m->cap = ncap;
 	}
-	i = strset_find(m->keys, m->cap, key);
+	i = slot_find(m->keys, m->cap, key);
 	if (m->keys[i] == NULL)
 	{
 		m->keys[i] = xstrdup(key);
 		m->count++;
 	}
 	m->values[i] = value;
+}
+
+/* ---- StrSet: a StrMap whose values only say "present" ---- */
+
+static char strset_present;
+
+void
+strset_init(StrSet *s)
+{
+	strmap_init(&s->map);
+}
+
+void
+strset_free(StrSet *s)
+{
+	strmap_free(&s->map);
+}
+
+bool
+strset_add(StrSet *s, const char *key)
+{
+	if (strmap_get(&s->map, key) != NULL)
+		return false;
+	strmap_put(&s->map, key, &strset_present);
+	return true;
+}
+
+bool
+strset_contains(const StrSet *s, const char *key)
+{
+	return strmap_get(&s->map, key) != NULL;
 }
 
 /* ---- StrList ---- */

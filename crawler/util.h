@@ -48,21 +48,7 @@ void		buf_appendc(Buf *b, char c);
 /* hand the data to the caller (who frees it) and reset the buffer */
 char	   *buf_steal(Buf *b);
 
-/* a set of strings (open addressing); keys are copied */
-typedef struct StrSet
-{
-	char	  **slots;
-	size_t		cap;
-	size_t		count;
-} StrSet;
-
-void		strset_init(StrSet *s);
-void		strset_free(StrSet *s);
-/* true if added, false if it was already there */
-bool		strset_add(StrSet *s, const char *key);
-bool		strset_contains(const StrSet *s, const char *key);
-
-/* a map from strings (copied) to caller-owned pointers */
+/* a map from strings (copied) to caller-owned pointers (open addressing) */
 typedef struct StrMap
 {
 	char	  **keys;
@@ -74,8 +60,21 @@ typedef struct StrMap
 void		strmap_init(StrMap *m);
 /* frees the keys only; values belong to the caller */
 void		strmap_free(StrMap *m);
+/* the value put for key, NULL if none (or if NULL was put) */
 void	   *strmap_get(const StrMap *m, const char *key);
 void		strmap_put(StrMap *m, const char *key, void *value);
+
+/* a set of strings (copied): a StrMap, so the two share one table */
+typedef struct StrSet
+{
+	StrMap		map;
+} StrSet;
+
+void		strset_init(StrSet *s);
+void		strset_free(StrSet *s);
+/* true if added, false if it was already there */
+bool		strset_add(StrSet *s, const char *key);
+bool		strset_contains(const StrSet *s, const char *key);
 
 /* a growable array of owned strings */
 typedef struct StrList
