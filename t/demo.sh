@@ -36,10 +36,9 @@ CSV=$(bash t/lib/spam_corpus.sh)
 work=$(mktemp -d /tmp/pglearn-demo.XXXXXX)
 chmod 755 "$work"
 site_pid=
-redis_pid=
 cleanup() {
 	[ -n "$site_pid" ] && kill "$site_pid" 2>/dev/null
-	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
+	redis_stop
 	cluster_stop
 	rm -rf "$work"
 }
@@ -65,12 +64,7 @@ python3 t/demo/site.py "$work/site.port" &
 site_pid=$!
 for _ in $(seq 50); do [ -s "$work/site.port" ] && break; sleep 0.1; done
 SITE="http://127.0.0.1:$(cat "$work/site.port")"
-mkdir -p "$work/redis"
-[ "$(id -u)" = 0 ] && chown "$CLUSTER_OS_USER" "$work/redis"
-as_cluster_user redis-server --port 0 --unixsocket "$work/redis/redis.sock" --unixsocketperm 700 \
-	--save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 50); do [ -S "$work/redis/redis.sock" ] && break; sleep 0.1; done
+redis_start "$work/redis" 700
 echo "== a web site of articles at http://127.0.0.1:PORT (t/demo/site), Redis on a unix socket"
 
 psql -X -q -v ON_ERROR_STOP=1 <<SQL

@@ -75,6 +75,33 @@ CONF
 	export CLUSTER_DIR
 }
 
+# A throwaway Redis on a unix socket only (no TCP), run by the cluster's OS
+# user: redis_start DIR PERM puts its socket at DIR/redis.sock (DIR created
+# and given to that user) with permissions PERM, and its log at
+# DIR/redis.log; redis_stop stops it.  The pid is read from Redis's own
+# pidfile: the runuser wrapper's pid ($!) is not Redis's, and killing the
+# wrapper left Redis running after the suite.
+redis_start() {
+	local dir=$1 perm=$2
+	mkdir -p "$dir"
+	[ "$(id -u)" = 0 ] && chown "$CLUSTER_OS_USER" "$dir"
+	REDIS_DIR=$dir
+	as_cluster_user redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm "$perm" \
+		--save '' --appendonly no --daemonize no --pidfile "$dir/redis.pid" >"$dir/redis.log" 2>&1 &
+	for _ in $(seq 50); do
+		[ -S "$dir/redis.sock" ] && [ -s "$dir/redis.pid" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+redis_stop() {
+	if [ -n "${REDIS_DIR:-}" ] && [ -s "$REDIS_DIR/redis.pid" ]; then
+		kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null
+	fi
+	REDIS_DIR=
+}
+
 cluster_stop() {
 	if [ -n "${CLUSTER_DIR:-}" ] && [ -d "$CLUSTER_DIR/data" ]; then
 		as_cluster_user "$PG_BINDIR/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1 || true

@@ -19,11 +19,10 @@ TOP=$(pwd)
 BIN=${PGLEARN_BIN:-$TOP/crawler/pglearn}
 work=$(mktemp -d /tmp/pglearn-roles.XXXXXX)
 chmod 755 "$work"
-redis_pid=
 http_pid=
 cleanup() {
 	[ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null
-	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
+	redis_stop
 	cluster_stop
 	rm -rf "$work"
 }
@@ -67,14 +66,9 @@ for r in crawler alice dashboard ops nagios; do
 done
 
 # Redis on a unix socket, for the admin's publish and check
-mkdir -p "$work/redis"
-[ "$(id -u)" = 0 ] && chown "$CLUSTER_OS_USER" "$work/redis"
 socket=$work/redis/redis.sock
-as_cluster_user redis-server --port 0 --unixsocket "$socket" --unixsocketperm 777 \
-	--save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 50); do [ -S "$socket" ] && break; sleep 0.1; done
-[ -S "$socket" ] || { cat "$work/redis.log"; echo "redis-server did not start"; echo "0 passed, 1 failed"; exit 1; }
+redis_start "$work/redis" 777 ||
+	{ cat "$work/redis/redis.log"; echo "redis-server did not start"; echo "0 passed, 1 failed"; exit 1; }
 # README's set-up: LOAD defines pglearn's settings in this session first,
 # and pglearn is loaded at session start so its settings are never plain
 # placeholders that any role could read

@@ -25,9 +25,8 @@ TOP=$(pwd)
 
 work=$(mktemp -d /tmp/pglearn-setup.XXXXXX)
 chmod 755 "$work"
-redis_pid=
 cleanup() {
-	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
+	redis_stop
 	cluster_stop
 	rm -rf "$work"
 }
@@ -78,14 +77,9 @@ make -s -C crawler uninstall DESTDIR="$stage" >/dev/null 2>&1
 # --- Redis set-up, as README has it --------------------------------------------
 cluster_start || { echo "0 passed, 1 failed"; finish; }
 psql -X -q -c "CREATE EXTENSION pglearn" >/dev/null || { echo "0 passed, 1 failed"; finish; }
-mkdir -p "$work/redis"
-[ "$(id -u)" = 0 ] && chown "$CLUSTER_OS_USER" "$work/redis"
 socket=$work/redis/redis.sock
-as_cluster_user redis-server --port 0 --unixsocket "$socket" --unixsocketperm 700 \
-	--save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 50); do [ -S "$socket" ] && break; sleep 0.1; done
-report "$([ -S "$socket" ]; echo $?)" "redis-server on a unix socket only the server's OS user may use" "$(cat "$work/redis.log")"
+redis_start "$work/redis" 700
+report "$([ -S "$socket" ]; echo $?)" "redis-server on a unix socket only the server's OS user may use" "$(cat "$work/redis/redis.log")"
 
 readme_url='unix:///run/redis/redis-server.sock'
 readme_block "<!-- redis conf" >"$work/redis.conf.readme"
