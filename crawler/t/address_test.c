@@ -12,32 +12,14 @@
  * "not ok N - ..." per test and exits 1 if any failed.
  */
 #include "../address.h"
+#include "../../t/lib/tap.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
-
-static int	tests;
-static int	failures;
-
-static void
-report(bool ok, const char *fmt,...)
-{
-	va_list		ap;
-
-	tests++;
-	if (!ok)
-		failures++;
-	printf("%s %d - ", ok ? "ok" : "not ok", tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* text -> sockaddr_in / sockaddr_in6; false if inet_pton refuses it */
 static bool
@@ -222,7 +204,7 @@ test_groups(void)
 				ok = false;
 			}
 		}
-		report(ok, "%s", groups[g].name);
+		okf(ok, "%s", groups[g].name);
 	}
 }
 
@@ -252,12 +234,12 @@ test_forms(void)
 
 		if (inet_pton(AF_INET6, forms[i].addr, a) != 1)
 		{
-			report(false, "%s parses (test bug)", forms[i].addr);
+			okf(false, "%s parses (test bug)", forms[i].addr);
 			continue;
 		}
 		address_classify_ipv6(a, &v);
 		inet_ntop(AF_INET, v.ipv4, v4, sizeof(v4));
-		report(v.form == forms[i].form && strcmp(v4, forms[i].ipv4) == 0,
+		okf(v.form == forms[i].form && strcmp(v4, forms[i].ipv4) == 0,
 			   "%s: the verdict names the embedded %s (form %d, got %s form %d)",
 			   forms[i].addr, forms[i].ipv4, (int) forms[i].form, v4, (int) v.form);
 	}
@@ -277,7 +259,7 @@ test_forms(void)
 			if (v.class != address_classify_ipv4(v4))
 				ok = false;
 		}
-		report(ok, "::ffff:a.b.c.d classifies like a.b.c.d (every 65521st IPv4 address)");
+		okf(ok, "::ffff:a.b.c.d classifies like a.b.c.d (every 65521st IPv4 address)");
 	}
 }
 
@@ -292,29 +274,29 @@ test_sockaddrs(void)
 	memset(&s4, 0, sizeof(s4));
 	s4.sin_family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", &s4.sin_addr);
-	report(address_classify((struct sockaddr *) &s4, sizeof(s4) - 1) == ADDRESS_NOT_IP,
+	okf(address_classify((struct sockaddr *) &s4, sizeof(s4) - 1) == ADDRESS_NOT_IP,
 		   "a sockaddr_in one byte short is not an IP address");
-	report(address_classify((struct sockaddr *) &s4, 0) == ADDRESS_NOT_IP,
+	okf(address_classify((struct sockaddr *) &s4, 0) == ADDRESS_NOT_IP,
 		   "a sockaddr of length 0 is not an IP address");
-	report(address_classify(NULL, sizeof(s4)) == ADDRESS_NOT_IP, "NULL is not an IP address");
+	okf(address_classify(NULL, sizeof(s4)) == ADDRESS_NOT_IP, "NULL is not an IP address");
 
 	memset(&s6, 0, sizeof(s6));
 	s6.sin6_family = AF_INET6;
 	inet_pton(AF_INET6, "::1", &s6.sin6_addr);
-	report(address_classify((struct sockaddr *) &s6, sizeof(struct sockaddr_in)) == ADDRESS_NOT_IP,
+	okf(address_classify((struct sockaddr *) &s6, sizeof(struct sockaddr_in)) == ADDRESS_NOT_IP,
 		   "a sockaddr_in6 cut to sockaddr_in's length is not an IP address");
 
 	memset(unaligned, 0, sizeof(unaligned));
 	memcpy(unaligned + 1, &s6, sizeof(s6));
-	report(address_classify((struct sockaddr *) (unaligned + 1), sizeof(s6)) == ADDRESS_LOOPBACK,
+	okf(address_classify((struct sockaddr *) (unaligned + 1), sizeof(s6)) == ADDRESS_LOOPBACK,
 		   "an unaligned sockaddr_in6 of ::1 is loopback");
 
 	memset(&su, 0, sizeof(su));
 	su.sun_family = AF_UNIX;
 	strcpy(su.sun_path, "/tmp/x");
-	report(address_classify((struct sockaddr *) &su, sizeof(su)) == ADDRESS_NOT_IP,
+	okf(address_classify((struct sockaddr *) &su, sizeof(su)) == ADDRESS_NOT_IP,
 		   "an AF_UNIX sockaddr is not an IP address");
-	report(!address_permitted(NULL, (struct sockaddr *) &su, sizeof(su), NULL, 0),
+	okf(!address_permitted(NULL, (struct sockaddr *) &su, sizeof(su), NULL, 0),
 		   "an AF_UNIX sockaddr is not permitted by default (and a NULL reason buffer of size 0 is fine)");
 }
 
@@ -346,25 +328,25 @@ test_describe(void)
 	{
 		make_sockaddr(texts[i].addr, &ss, &len);
 		address_describe((struct sockaddr *) &ss, len, buf, sizeof(buf));
-		report(strcmp(buf, texts[i].text) == 0, "describe %s: \"%s\"", texts[i].addr, buf);
+		okf(strcmp(buf, texts[i].text) == 0, "describe %s: \"%s\"", texts[i].addr, buf);
 	}
 
 	make_sockaddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", &ss, &len);
 	address_describe((struct sockaddr *) &ss, len, buf, sizeof(buf));
-	report(strlen(buf) < sizeof(buf) - 1, "the longest IPv6 text fits ADDRESS_REASON_SIZE (\"%s\")", buf);
+	okf(strlen(buf) < sizeof(buf) - 1, "the longest IPv6 text fits ADDRESS_REASON_SIZE (\"%s\")", buf);
 	make_sockaddr("::ffff:255.255.255.255", &ss, &len);
 	address_describe((struct sockaddr *) &ss, 8, buf, sizeof(buf));
-	report(strcmp(buf, "the address is not an IP address") == 0, "describe a short sockaddr: \"%s\"", buf);
+	okf(strcmp(buf, "the address is not an IP address") == 0, "describe a short sockaddr: \"%s\"", buf);
 	make_sockaddr("127.0.0.1", &ss, &len);
 	memset(buf, 'x', sizeof(buf));
 	address_describe((struct sockaddr *) &ss, len, buf, 8);
-	report(buf[7] == '\0' && strlen(buf) == 7 && buf[8] == 'x', "a short buffer is cut and NUL-terminated");
+	okf(buf[7] == '\0' && strlen(buf) == 7 && buf[8] == 'x', "a short buffer is cut and NUL-terminated");
 
 	for (int a = 0; a < ADDRESS_CLASS_COUNT; a++)
 		for (int b = a + 1; b < ADDRESS_CLASS_COUNT; b++)
 			if (strcmp(address_class_text((AddressClass) a), address_class_text((AddressClass) b)) == 0)
 				distinct = false;
-	report(distinct && strcmp(address_class_text((AddressClass) 999), "not an IP address") == 0,
+	okf(distinct && strcmp(address_class_text((AddressClass) 999), "not an IP address") == 0,
 		   "every class has its own text; an unknown value reads \"not an IP address\"");
 }
 
@@ -459,13 +441,13 @@ test_cidr(void)
 				printf("# %s should not contain %s\n", good[i].cidr, good[i].outside[k]);
 				ok = false;
 			}
-		report(ok, "--allow-cidr %s: parsed; its edges inside, its neighbours outside", good[i].cidr);
+		okf(ok, "--allow-cidr %s: parsed; its edges inside, its neighbours outside", good[i].cidr);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 	{
 		err[0] = '\0';
 		ok = !address_allow_parse(bad[i].cidr, &r, err, sizeof(err));
-		report(ok && strstr(err, bad[i].message) != NULL,
+		okf(ok && strstr(err, bad[i].message) != NULL,
 			   "--allow-cidr \"%s\" refused: %s", bad[i].cidr, err);
 	}
 	{
@@ -474,11 +456,11 @@ test_cidr(void)
 		memset(longtext, '1', sizeof(longtext) - 1);
 		longtext[sizeof(longtext) - 1] = '\0';
 		ok = !address_allow_parse(longtext, &r, err, sizeof(err));
-		report(ok && strlen(err) < 200, "a 5000-character range is refused with a short message");
+		okf(ok && strlen(err) < 200, "a 5000-character range is refused with a short message");
 		ok = !address_allow_parse(NULL, &r, err, sizeof(err));
-		report(ok, "NULL is refused");
+		okf(ok, "NULL is refused");
 		ok = !address_allow_parse("10.0.0.1/33", &r, NULL, 0);
-		report(ok, "no error buffer is fine");
+		okf(ok, "no error buffer is fine");
 	}
 
 	/* a policy of many ranges; permitted() and its reason */
@@ -508,19 +490,19 @@ test_cidr(void)
 			strcmp(reason, "10.100.1.1 is a private address") == 0;
 		make_sockaddr("8.8.8.8", &ss, &len);
 		ok = ok && address_permitted(&policy, (struct sockaddr *) &ss, len, reason, sizeof(reason));
-		report(ok, "a policy of 101 ranges: inside allowed, outside refused with its reason, public allowed");
+		okf(ok, "a policy of 101 ranges: inside allowed, outside refused with its reason, public allowed");
 
 		make_sockaddr("127.0.0.1", &ss, &len);
 		ok = !address_permitted(NULL, (struct sockaddr *) &ss, len, reason, sizeof(reason)) &&
 			strcmp(reason, "127.0.0.1 is a loopback address") == 0;
-		report(ok, "the default policy (NULL) refuses 127.0.0.1: \"%s\"", reason);
+		okf(ok, "the default policy (NULL) refuses 127.0.0.1: \"%s\"", reason);
 		policy.allow_all = true;
 		make_sockaddr("169.254.169.254", &ss, &len);
 		ok = address_permitted(&policy, (struct sockaddr *) &ss, len, reason, sizeof(reason));
-		report(ok, "allow_all (--allow-private) permits 169.254.169.254");
+		okf(ok, "allow_all (--allow-private) permits 169.254.169.254");
 	}
 	address_policy_free(&policy);
-	report(policy.ranges == NULL && policy.nranges == 0 && !policy.allow_all, "address_policy_free resets the policy");
+	okf(policy.ranges == NULL && policy.nranges == 0 && !policy.allow_all, "address_policy_free resets the policy");
 }
 
 int
@@ -531,6 +513,5 @@ main(void)
 	test_sockaddrs();
 	test_describe();
 	test_cidr();
-	printf("# %d tests, %d failed\n", tests, failures);
-	return failures == 0 ? 0 : 1;
+	return tap_finish();
 }

@@ -12,6 +12,7 @@
  * and exits 1 if any failed; crawler/t/extract_test.sh builds and runs it.
  */
 #include "../extract.h"
+#include "../../t/lib/tap.h"
 #include "../util.h"
 
 #include <dirent.h>
@@ -19,24 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int	tests;
-static int	failures;
-
-static void
-report(bool ok, const char *fmt,...)
-{
-	va_list		ap;
-
-	tests++;
-	if (!ok)
-		failures++;
-	printf("%s %d - ", ok ? "ok" : "not ok", tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* expected and got, as TAP comments, when they differ */
 static void
@@ -50,7 +33,7 @@ is(const char *got, const char *expected, const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(desc, sizeof(desc), fmt, ap);
 	va_end(ap);
-	report(ok, "%s", desc);
+	okf(ok, "%s", desc);
 	if (!ok)
 	{
 		printf("#   got:      '%s'\n", got ? got : "(null)");
@@ -103,7 +86,7 @@ fixture_pages(const char *dir)
 	strlist_init(&names);
 	if (d == NULL)
 	{
-		report(false, "open %s", dir);
+		okf(false, "open %s", dir);
 		return;
 	}
 	while ((e = readdir(d)) != NULL)
@@ -115,7 +98,7 @@ fixture_pages(const char *dir)
 	}
 	closedir(d);
 	qsort(names.items, names.len, sizeof(char *), by_name);
-	report(names.len >= 8, "%zu fixture pages in %s", names.len, dir);
+	okf(names.len >= 8, "%zu fixture pages in %s", names.len, dir);
 	for (size_t i = 0; i < names.len; i++)
 	{
 		char		path[4096];
@@ -135,13 +118,13 @@ fixture_pages(const char *dir)
 		snprintf(url, sizeof(url), "http://fixture.example/%s.html", names.items[i]);
 		if (html == NULL || expected == NULL)
 		{
-			report(false, "%s: read %s.html and %s.txt", names.items[i], names.items[i], names.items[i]);
+			okf(false, "%s: read %s.html and %s.txt", names.items[i], names.items[i], names.items[i]);
 			free(html);
 			free(expected);
 			free(title);
 			continue;
 		}
-		report(extract_page(html, len, url, 100000, &page) == 0, "%s: parsed", names.items[i]);
+		okf(extract_page(html, len, url, 100000, &page) == 0, "%s: parsed", names.items[i]);
 		is(page.body, expected, "%s: body is the main text", names.items[i]);
 		if (title)
 			is(page.title, title, "%s: title as before", names.items[i]);
@@ -272,5 +255,5 @@ main(int argc, char **argv)
 	}
 	fixture_pages(argv[1]);
 	properties();
-	return failures ? 1 : 0;
+	return tap_finish();
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
-# crawler/t/extract_test.sh: builds t/extract_test (extract.c's main-content
-# rules against the fixture pages in t/pages/, AddressSanitizer + UBSan, no
-# network, no database) and runs it.  Prints TAP lines and
+# crawler/t/extract_test.sh: builds t/extract_test with make -C crawler
+# (extract.c's main-content rules against the fixture pages in t/pages/,
+# AddressSanitizer + UBSan, no network, no database) and runs it.  Prints TAP lines and
 # "N passed, N failed"; exits non-zero on any failure or sanitizer report.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,20 +9,15 @@ crawler=$(dirname "$here")
 tmp=$(mktemp -d /tmp/pglearn-extract-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-cflags="-std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -O1 -g -fno-omit-frame-pointer"
-cflags="$cflags -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-cflags="$cflags -I$(pg_config --includedir) $(pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)"
-libs="$(pkg-config --libs libcurl 2>/dev/null || echo -lcurl) $(pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)"
-# shellcheck disable=SC2086
-if ! cc $cflags -o "$tmp/extract_test" "$here/extract_test.c" "$crawler/extract.c" "$crawler/util.c" $libs \
-	>"$tmp/build.log" 2>&1; then
+# built by crawler/Makefile, with the crawler's own warning and sanitizer flags
+if ! make -s -C "$crawler" t/extract_test >"$tmp/build.log" 2>&1; then
 	sed 's/^/#   /' "$tmp/build.log"
 	echo "not ok 1 - build t/extract_test"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
 ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-	"$tmp/extract_test" "$here/pages" >"$tmp/out" 2>&1
+	"$crawler/t/extract_test" "$here/pages" >"$tmp/out" 2>&1
 rc=$?
 cat "$tmp/out"
 passed=$(grep -c '^ok ' "$tmp/out")
