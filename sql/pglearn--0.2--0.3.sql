@@ -1172,14 +1172,16 @@ DECLARE
 	chosen_params jsonb;
 	settings record;
 	trained pglearn.model;
+	live pglearn.model;			-- the model "C": "previous" refers to
 BEGIN
 	IF name IS NULL OR name = '' THEN
 		RAISE EXCEPTION 'model name must not be empty'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF jsonb_typeof(params->'C') = 'string' AND params->>'C' = 'previous' THEN
-		params := CASE WHEN pglearn._newest_model(name) IS NULL THEN params - 'C'
-					   ELSE params || jsonb_build_object('C', pglearn.model_info(pglearn._newest_model(name))->'C') END;
+		live := pglearn._newest_model(name);
+		params := CASE WHEN live IS NULL THEN params - 'C'
+					   ELSE params || jsonb_build_object('C', pglearn.model_info(live)->'C') END;
 	END IF;
 	PERFORM pglearn._fit_check_params(params);
 	PERFORM pglearn._fit_prepare(source, k, params);
