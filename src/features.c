@@ -354,9 +354,14 @@ normalize_nfkc(const char *s, size_t len, size_t *out_len)
 	return result;
 }
 
-/* Tokens of a title or body, normalised piece by piece. */
-static void
-add_text_tokens(TokenTable *table, text *t, const char *prefix)
+/*
+ * The tokens of a title or body, normalised piece by piece, handed to
+ * callback in text order: the one definition of "the words of a text",
+ * which features() and search documents (search.c) share.
+ */
+void
+features_text_tokens(text *t, const char *prefix,
+					 token_callback callback, void *arg)
 {
 	size_t		len;
 	const char *s = text_to_utf8(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &len);
@@ -390,11 +395,18 @@ add_text_tokens(TokenTable *table, text *t, const char *prefix)
 		normalized = normalize_nfkc(s + pos, end - pos, &normalized_len);
 		MemoryContextSwitchTo(old_context);
 
-		tokenize_text(prefix, normalized, normalized_len, collect_token, table);
+		tokenize_text(prefix, normalized, normalized_len, callback, arg);
 		MemoryContextReset(piece_context);
 		pos = end;
 	}
 	MemoryContextDelete(piece_context);
+}
+
+/* Tokens of a title or body into the document's table. */
+static void
+add_text_tokens(TokenTable *table, text *t, const char *prefix)
+{
+	features_text_tokens(t, prefix, collect_token, table);
 }
 
 /* Tokens of a URL (short enough to normalise at once). */
