@@ -357,7 +357,8 @@ normalize_nfkc(const char *s, size_t len, size_t *out_len)
 /*
  * The tokens of a title or body, normalised piece by piece, handed to
  * callback in text order: the one definition of "the words of a text",
- * which features() and search documents (search.c) share.
+ * which features() and search documents (search.c) share.  A nonzero
+ * return from the callback stops the walk.
  */
 void
 features_text_tokens(text *t, const char *prefix,
@@ -368,6 +369,7 @@ features_text_tokens(text *t, const char *prefix,
 	size_t		pos = 0;
 	MemoryContext piece_context;
 	MemoryContext old_context;
+	bool		stopped;
 
 	piece_context = AllocSetContextCreate(CurrentMemoryContext,
 										  "pglearn features piece",
@@ -395,8 +397,11 @@ features_text_tokens(text *t, const char *prefix,
 		normalized = normalize_nfkc(s + pos, end - pos, &normalized_len);
 		MemoryContextSwitchTo(old_context);
 
-		tokenize_text(prefix, normalized, normalized_len, callback, arg);
+		stopped = tokenize_text(prefix, normalized, normalized_len,
+								callback, arg) != 0;
 		MemoryContextReset(piece_context);
+		if (stopped)
+			break;
 		pos = end;
 	}
 	MemoryContextDelete(piece_context);

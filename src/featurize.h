@@ -25,7 +25,7 @@ extern Datum pglearn_features(PG_FUNCTION_ARGS);
 /*
  * The tokens features() takes from a title or body (prefix + each word or
  * character bigram, NFKC-normalised, lower-cased), in text order.  The
- * callback may ereport; a huge text can be cancelled.
+ * callback may ereport, or return nonzero to stop the walk.
  */
 extern void features_text_tokens(text *t, const char *prefix,
 								 token_callback callback, void *arg);
