@@ -21,6 +21,7 @@ OBJS = \
 	src/redis_publish.o \
 	src/ranking.o \
 	src/similar.o \
+	src/search.o \
 	src/reclaim.o \
 	src/diversity.o \
 	src/jsonbuild.o
@@ -34,7 +35,7 @@ SHLIB_LINK += -Wl,--version-script=$(srcdir)/src/pglearn.map
 # default version (pglearn.control) runs the 0.1 script and the updates.
 DATA = sql/pglearn--0.1.sql sql/pglearn--0.1--0.2.sql sql/pglearn--0.2--0.3.sql
 
-REGRESS = fvec model features train classify evaluate fit active_learning recommend reports security limits ranking similar reclaim
+REGRESS = fvec model features train classify evaluate fit active_learning recommend reports security limits ranking similar reclaim search
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
 # specs/publish_race.spec needs a Redis server: t/redis/run.sh runs it

@@ -1256,3 +1256,126 @@ END
 $$;
 
 -- END model format 2
+
+-- BEGIN search (src/search.c)
+
+--
+-- Keyword search
+--
+-- search(query, k) finds articles by their words, as the system pglearn
+-- replaces did, over url, title, description and body.  Its documents live
+-- in a table of their own, search_documents, kept by a trigger on the
+-- article's text columns, rather than in an index on examples: a rescore
+-- updates every article's score, and a score is indexed, so each rescored
+-- row gets a new version with new entries in every index of examples --
+-- a GIN over each article's words would be rebuilt by every refresh().  In
+-- search_documents a row changes only when its article's text does.  Rows
+-- are keyed by url, the key examples is distributed by on Citus, so the
+-- two tables can be co-located.
+--
+-- The words are features()' own (src/search.c says why), so Japanese is
+-- found by character bigrams.  The table is not dumped: restoring
+-- examples fires the trigger, which rebuilds it.
+
+CREATE FUNCTION search_document(url text, title text, description text, body text) RETURNS tsvector
+	AS 'MODULE_PATHNAME', 'pglearn_search_document'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION search_document(text, text, text, text) IS
+	'the search document of an article: the words features() takes from title (weight A), description (B), url (C) and body (D), with positions; at most 240 kB of tsvector per field';
+
+CREATE FUNCTION search_query(query text) RETURNS tsquery
+	AS 'MODULE_PATHNAME', 'pglearn_search_query'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION search_query(text) IS
+	'a web-search query (words, "phrases", or, -excluded) over search documents, with the words features() takes; empty when the query has no words';
+
+-- No foreign key: one would make a plain TRUNCATE of examples an error.
+-- The triggers below follow every insert, change of text or URL, delete
+-- and truncate of examples instead.
+CREATE TABLE search_documents (
+	url			text PRIMARY KEY,
+	document	tsvector NOT NULL
+);
+COMMENT ON TABLE search_documents IS
+	'the search document of every article (search_document()), kept by the examples_search triggers; read by search()';
+CREATE INDEX search_documents_document_idx ON search_documents USING gin (document);
+
+-- SECURITY DEFINER: whoever may write articles keeps their search
+-- documents current without any right on search_documents itself.  They
+-- write only the document of the row being written.
+CREATE FUNCTION examples_search() RETURNS trigger
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	IF TG_OP = 'UPDATE' AND OLD.url IS DISTINCT FROM NEW.url OR TG_OP = 'DELETE' THEN
+		DELETE FROM pglearn.search_documents d WHERE d.url = OLD.url;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		INSERT INTO pglearn.search_documents AS d (url, document)
+		VALUES (NEW.url, pglearn.search_document(NEW.url, NEW.title, NEW.description, NEW.body))
+		ON CONFLICT (url) DO UPDATE SET document = EXCLUDED.document;
+	END IF;
+	RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION examples_search() FROM PUBLIC;
+COMMENT ON FUNCTION examples_search() IS
+	'trigger: keeps the search document of an inserted, deleted or re-texted article (url, title, description or body changed)';
+CREATE TRIGGER examples_search_write AFTER INSERT OR DELETE ON examples
+	FOR EACH ROW EXECUTE FUNCTION examples_search();
+-- A rescore, a label or a re-fetch of the same text leaves the document alone.
+CREATE TRIGGER examples_search_update AFTER UPDATE OF url, title, description, body ON examples
+	FOR EACH ROW
+	WHEN (OLD.url IS DISTINCT FROM NEW.url OR OLD.title IS DISTINCT FROM NEW.title
+		  OR OLD.description IS DISTINCT FROM NEW.description OR OLD.body IS DISTINCT FROM NEW.body)
+	EXECUTE FUNCTION examples_search();
+
+CREATE FUNCTION examples_search_truncate() RETURNS trigger
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	TRUNCATE pglearn.search_documents;
+	RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION examples_search_truncate() FROM PUBLIC;
+COMMENT ON FUNCTION examples_search_truncate() IS
+	'trigger: a truncate of examples empties search_documents too';
+CREATE TRIGGER examples_search_truncate AFTER TRUNCATE ON examples
+	FOR EACH STATEMENT EXECUTE FUNCTION examples_search_truncate();
+
+-- a database updated from 0.2: one document per stored article
+INSERT INTO search_documents (url, document)
+SELECT e.url, search_document(e.url, e.title, e.description, e.body) FROM examples e;
+
+CREATE FUNCTION search(query text, k int4 DEFAULT 10)
+	RETURNS TABLE (id int8, url text, title text, label int4, score float8, rank float4)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	q tsquery := pglearn.search_query(query);
+BEGIN
+	PERFORM pglearn._check_k('k', k);
+	IF q IS NULL OR numnode(q) = 0 THEN
+		RAISE EXCEPTION 'search query % has no words', coalesce(quote_literal(query), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'Words are runs of letters and digits, and pairs of Chinese, Japanese or Korean characters; punctuation, quotes and "or" alone match nothing.',
+				  HINT = 'Search for at least one word.';
+	END IF;
+	RETURN QUERY
+	SELECT e.id, e.url, e.title, e.label, e.score, ts_rank_cd(d.document, q)
+	  FROM pglearn.search_documents d
+	  JOIN pglearn.examples e ON e.url = d.url
+	 WHERE d.document @@ q
+	   AND e.label IS DISTINCT FROM -1
+	 ORDER BY 6 DESC, e.url
+	 LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION search(text, int4) IS
+	'the k articles best matching a web-search query (words, "phrases", or, -excluded) by ts_rank_cd, title above description above url above body, ties by URL; articles labelled -1 are left out';
+
+-- END search
