@@ -380,7 +380,7 @@ INSERT INTO pglearn.examples (url, title, description, og_type, og_image, favico
 SQL
 phase_time "INSERT into pglearn.examples" "$(since "$t")"
 t=$(now)
-q -c "VACUUM ANALYZE pglearn.examples"
+q -c "VACUUM ANALYZE pglearn.examples, pglearn.search_documents"
 phase_time "VACUUM ANALYZE after the load" "$(since "$t")"
 
 NROWS=$(q -c "SELECT count(*) FROM pglearn.examples")
@@ -394,6 +394,14 @@ meta insert_rows "$INSERT_ROWS"
 # a stored article that is never labelled: for similar() and label()
 PICK=$(q -c "SELECT url FROM stage WHERE lab_rank = $LABELS_B + 1")
 meta pick "$PICK"
+# search(): the first three title words of that article, as someone who
+# half remembers a headline types them, and a word common in the corpus
+# (the 30th most frequent in a 1% sample of the documents, after the
+# function words)
+SEARCH_WORDS=$(q -c "SELECT string_agg(w, ' ') FROM (SELECT w FROM regexp_split_to_table((SELECT title FROM pglearn.examples WHERE url = $(printf "'%s'" "${PICK//\'/\'\'}")), '[^[:alnum:]]+') WITH ORDINALITY AS t(w, n) WHERE w <> '' ORDER BY n LIMIT 3) s")
+SEARCH_COMMON=$(q -c "SELECT word FROM ts_stat('SELECT document FROM pglearn.search_documents TABLESAMPLE SYSTEM (1) REPEATABLE (1)') ORDER BY ndoc DESC, word OFFSET 29 LIMIT 1")
+meta search_words "$SEARCH_WORDS"
+meta search_common "$SEARCH_COMMON"
 
 # the row mix, as stored
 q -F $'\t' >"$WORK/mix.tsv" <<'SQL'
@@ -431,6 +439,9 @@ SELECT '$1', 'examples (TOAST)', 'examples', coalesce(pg_relation_size(c.reltoas
   FROM n, pg_class c WHERE c.oid = 'pglearn.examples'::regclass
 UNION ALL
 SELECT '$1', 'examples (total: heap, TOAST, indexes)', 'examples', pg_total_relation_size('pglearn.examples'), n FROM n
+UNION ALL
+SELECT '$1', 'search_documents (heap and TOAST)', 'search_documents',
+	   pg_table_size('pglearn.search_documents'), (SELECT count(*) FROM pglearn.search_documents)
 UNION ALL
 (SELECT '$1', i.indexname, i.tablename, pg_relation_size(format('%I.%I', i.schemaname, i.indexname)::regclass),
 		CASE WHEN i.tablename = 'examples' THEN n.n
@@ -510,6 +521,8 @@ define_queries() {
 	SQL[recommend]="SELECT * FROM pglearn.recommend('general', 10)"
 	SQL[recommend_all]="SELECT * FROM pglearn.recommend('general', 10, days => NULL)"
 	SQL[similar]="SELECT * FROM pglearn.similar($(lit "$PICK"), 10)"
+	SQL[search]="SELECT * FROM pglearn.search($(lit "$SEARCH_WORDS"), 10)"
+	SQL[search_common]="SELECT * FROM pglearn.search($(lit "$SEARCH_COMMON"), 10)"
 	SQL[label]="SELECT pglearn.label($(lit "$PICK"), 1)"
 	SETUP[label]="BEGIN;"
 	TEARDOWN[label]="ROLLBACK;"
@@ -533,7 +546,7 @@ define_annotate_rest() {
 	SETUP[ann_label]="BEGIN;"
 	TEARDOWN[ann_label]="ROLLBACK;"
 }
-MEASURED="uncertain to_label recommend recommend_all similar label label_stats crawl_status ann_next ann_why ann_label ann_pool"
+MEASURED="uncertain to_label recommend recommend_all similar search search_common label label_stats crawl_status ann_next ann_why ann_label ann_pool"
 
 # explain PHASE KEY: EXPLAIN (ANALYZE, BUFFERS) of SQL[KEY] and, through
 # auto_explain (log_nested_statements), the plans of the statements the
@@ -665,7 +678,7 @@ run_phase() {
 	define_queries
 	measure "$phase" floor "$SERIAL"
 	local k
-	for k in uncertain to_label recommend recommend_all similar label label_stats crawl_status ann_next; do
+	for k in uncertain to_label recommend recommend_all similar search search_common label label_stats crawl_status ann_next; do
 		measure "$phase" "$k" "$QUERY_OPTS"
 	done
 	local url=$ANN_URL
@@ -822,6 +835,7 @@ w('`%s%s` on %s: %s, PostgreSQL %s (jit %s), %s: extension %s, installed files m
      meta['git_head'], T, meta['total_minutes'], meta['load']))
 w('Server: %s.' % meta['settings'])
 w('similar() and label() use a stored article that is never labelled: %s.' % meta['pick'])
+w('search() looks for %s (the first title words of that article) and for %s (a common word of the corpus).' % (meta['search_words'], meta['search_common']))
 w('')
 w('| as stored | rows |')
 w('|---|---:|')
@@ -834,6 +848,8 @@ rows = [
     ('recommend', "`recommend('general', 10)`", 1),
     ('recommend_all', "`recommend('general', 10, days => NULL)`", 1),
     ('similar', '`similar(url, 10)`', 2),
+    ('search', '`search(three title words, 10)`', 0.5),
+    ('search_common', '`search(a common word, 10)`', 0.5),
     ('label', '`label(url, 1)` (rolled back)', 0.2),
     ('label_stats', '`SELECT * FROM label_stats`', 3),
     ('crawl_status', '`SELECT * FROM crawl_status`', 3),
