@@ -117,6 +117,13 @@ is($node->safe_psql('old', q{SELECT score > 0 FROM pglearn.examples WHERE url = 
 $node->safe_psql('old', q{SELECT pglearn.fit('news')});
 is($node->safe_psql('old', q{SELECT count(*) FROM pglearn.models WHERE name = 'news'}),
 	'3', 'after the update, fit adds to the history');
+# the update gave every stored article its search document; new ones get theirs from the trigger
+is($node->safe_psql('old', q{SELECT (SELECT count(*) FROM pglearn.search_documents) = (SELECT count(*) FROM pglearn.examples)}),
+	't', 'after the update, every article has a search document');
+is($node->safe_psql('old', q{SELECT count(*) FROM pglearn.search('tuning planner', 100) WHERE url = 'https://db.example.com/new'}),
+	'1', 'after the update, search() finds a new article');
+ok($node->safe_psql('old', q{SELECT count(*) FROM pglearn.search('postgresql')}) > 1,
+	'after the update, search() finds the articles stored before it');
 my ($rc, $out, $err) = $node->psql('old', q{SELECT * FROM pglearn.published('db')});
 like($err, qr/pglearn\.redis_url is not set/, "${current}'s published() is there (and needs pglearn.redis_url)");
 
@@ -153,6 +160,9 @@ $node->command_ok([ 'pg_dump', '--format=custom', '--file', $dump, $node->connst
 $node->safe_psql('postgres', 'CREATE DATABASE restored');
 $node->command_ok([ 'pg_restore', '--exit-on-error', '--dbname', $node->connstr('restored'), $dump ], 'pg_restore');
 is(scores_of($node, 'restored'), scores_of($node, 'old'), 'the restored copy classifies identically');
+my $documents = q{SELECT md5(string_agg(url || ' ' || document::text, E'\n' ORDER BY url)) FROM pglearn.search_documents};
+is($node->safe_psql('restored', $documents), $node->safe_psql('old', $documents),
+	'the restore rebuilds the same search documents (the table itself is not dumped)');
 
 $node->stop;
 done_testing();
