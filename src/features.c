@@ -68,6 +68,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "common/unicode_norm.h"
 #include "fmgr.h"
@@ -100,8 +101,10 @@ PG_FUNCTION_INFO_V1(pglearn_feature_names);
  * of a tsvector.
  *
  * The memory features() and feature_names() need grows with the number of
- * distinct tokens, not with the length of the text: each costs a hash
- * table entry, its bytes, a bucket and a vector entry, 90 to 150 bytes.
+ * distinct tokens, not with the length of the text: each costs a table
+ * entry and two to four slots, its bytes, a sort key and a bucket, and a
+ * vector entry (these figures were measured with the table before 0.3,
+ * which took somewhat more per token).
  * Without a limit a text of distinct made-up words cost 4 to 11 times its
  * length (17 for feature_names()), gigabytes for a large text.  At the
  * limit features() needs about 95 MB beyond its input for short tokens and
@@ -122,62 +125,154 @@ PG_FUNCTION_INFO_V1(pglearn_feature_names);
  */
 #define FEATURES_MAX_TOKENS		(1 << 20)
 
-/* One distinct token and how often it occurred. */
+/*
+ * The distinct tokens of a document, in the order they first occurred,
+ * with their counts; an open-addressing hash table (linear probing) finds
+ * them.  A slot holds the high half of the token's probe hash in its high
+ * half and the entry number + 1 in its low half, so most probes that do
+ * not match are told apart without touching the entry.
+ */
 typedef struct TokenEntry
 {
-	char	   *bytes;			/* NULL for an empty slot */
-	int32		len;
+	size_t		offset;			/* of its bytes in the table's arena */
+	uint32		len;
 	uint32		hash;			/* murmurhash3_32(bytes, len, 0) */
 	int64		count;
+	uint64		probe;			/* probe_hash(bytes, len) */
 } TokenEntry;
 
-/* Open-addressing hash table of distinct tokens (linear probing). */
 typedef struct TokenTable
 {
-	TokenEntry *entries;
-	uint32		capacity;		/* a power of two */
+	TokenEntry *entries;		/* the distinct tokens, first seen first */
 	uint32		used;
+	uint32		entries_size;	/* entries allocated */
 	uint32		max_used;		/* FEATURES_MAX_TOKENS, + 1 for the bias */
-	char	   *arena;			/* where the next token's bytes go */
-	size_t		arena_free;		/* bytes left there */
+	uint64	   *slots;			/* probe tag << 32 | (entry + 1); 0 is empty */
+	uint32		capacity;		/* slots in use, a power of two */
+	uint32		slots_size;		/* slots allocated */
+	char	   *arena;			/* the tokens' bytes, one after another */
+	size_t		arena_used;
+	size_t		arena_size;
+	uint64	   *sort_keys;		/* build_fvec's scratch: 2 * sort_size */
+	uint32		sort_size;
+	MemoryContext context;		/* where all of the above lives */
 } TokenTable;
 
-/*
- * Token bytes are carved out of blocks of this size rather than palloc'd
- * one by one: a chunk header and power-of-two rounding would more than
- * double the memory of short tokens, and the bytes are freed all at once
- * with the context anyway.
- */
-#define FEATURES_ARENA_BLOCK	(64 * 1024)
+/* Slots to start with; the table doubles when it gets half full. */
+#define FEATURES_INITIAL_SLOTS	256
 
+/*
+ * features() keeps its table between calls, in a context of its own, so
+ * that a short text costs no allocation but its result: a table is reset
+ * in O(initial slots), not rebuilt.  Up to this many bytes of it are kept;
+ * a bigger one (a long document) is freed when the call ends, or when the
+ * transaction aborts if the call ended in an error.
+ */
+#define FEATURES_SCRATCH_KEEP	(2 * 1024 * 1024)
+
+static TokenTable scratch_table;
+
+/* An empty table whose memory lives in context. */
 static void
-token_table_init(TokenTable *table)
+token_table_init(TokenTable *table, MemoryContext context)
 {
-	table->capacity = 256;
-	table->used = 0;
+	memset(table, 0, sizeof(TokenTable));
+	table->context = context;
+	table->entries_size = FEATURES_INITIAL_SLOTS / 2;
+	table->entries = MemoryContextAlloc(context, sizeof(TokenEntry) * table->entries_size);
+	table->slots_size = FEATURES_INITIAL_SLOTS;
+	table->slots = MemoryContextAlloc(context, sizeof(uint64) * table->slots_size);
+	table->arena_size = 4096;
+	table->arena = MemoryContextAlloc(context, table->arena_size);
+	table->capacity = FEATURES_INITIAL_SLOTS;
 	table->max_used = FEATURES_MAX_TOKENS;
-	table->entries = palloc0(sizeof(TokenEntry) * table->capacity);
-	table->arena = NULL;
-	table->arena_free = 0;
+	memset(table->slots, 0, sizeof(uint64) * table->capacity);
 }
 
-/* Room for size bytes of token text (a lexeme may exceed a block). */
-static char *
-token_table_bytes(TokenTable *table, size_t size)
+/* Empty the table, keeping what it has allocated. */
+static void
+token_table_reset(TokenTable *table)
 {
-	char	   *result;
+	table->used = 0;
+	table->arena_used = 0;
+	table->capacity = FEATURES_INITIAL_SLOTS;
+	table->max_used = FEATURES_MAX_TOKENS;
+	memset(table->slots, 0, sizeof(uint64) * table->capacity);
+}
 
-	if (size > table->arena_free)
+static MemoryContext text_context = NULL;
+
+/*
+ * An aborted call leaves its table and texts behind (a long document's may
+ * be large): give their memory back when the (sub)transaction aborts, so it
+ * is not held until the next call.  Registered once per backend.
+ */
+static void
+features_forget(void)
+{
+	if (scratch_table.context != NULL &&
+		MemoryContextMemAllocated(scratch_table.context, false) > FEATURES_SCRATCH_KEEP)
 	{
-		size_t		block = Max(size, FEATURES_ARENA_BLOCK);
-
-		table->arena = palloc(block);
-		table->arena_free = block;
+		MemoryContextReset(scratch_table.context);
+		scratch_table.entries = NULL;	/* scratch_table_get re-creates it */
 	}
-	result = table->arena;
-	table->arena += size;
-	table->arena_free -= size;
-	return result;
+	if (text_context != NULL)
+		MemoryContextReset(text_context);
+}
+
+static void
+features_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		features_forget();
+}
+
+static void
+features_subxact_callback(SubXactEvent event, SubTransactionId subid,
+						  SubTransactionId parent_subid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		features_forget();
+}
+
+/*
+ * features()' table, empty.  Whatever a previous call left (its tokens, or
+ * a half-built state if it ended in an error) is discarded here.
+ */
+static TokenTable *
+scratch_table_get(void)
+{
+	if (scratch_table.context == NULL)
+	{
+		MemoryContext context = AllocSetContextCreate(TopMemoryContext,
+													  "pglearn features scratch",
+													  ALLOCSET_DEFAULT_SIZES);
+
+		RegisterXactCallback(features_xact_callback, NULL);
+		RegisterSubXactCallback(features_subxact_callback, NULL);
+		token_table_init(&scratch_table, context);
+	}
+	else if (scratch_table.entries == NULL)
+		token_table_init(&scratch_table, scratch_table.context);
+	else if (MemoryContextMemAllocated(scratch_table.context, false) > FEATURES_SCRATCH_KEEP)
+	{
+		MemoryContextReset(scratch_table.context);
+		token_table_init(&scratch_table, scratch_table.context);
+	}
+	else
+		token_table_reset(&scratch_table);
+	return &scratch_table;
+}
+
+/* After a call: give back the memory of a long document's table. */
+static void
+scratch_table_release(void)
+{
+	if (MemoryContextMemAllocated(scratch_table.context, false) > FEATURES_SCRATCH_KEEP)
+	{
+		MemoryContextReset(scratch_table.context);
+		scratch_table.entries = NULL;
+	}
 }
 
 static void
@@ -191,58 +286,44 @@ too_many_tokens(void)
 			 errhint("Strip what is not prose (word lists, encoded data, generated identifiers) or split the text into several documents.")));
 }
 
+/* Double the slots and put every entry back. */
 static void
 token_table_grow(TokenTable *table)
 {
-	TokenEntry *old = table->entries;
-	uint32		old_capacity = table->capacity;
+	uint32		mask;
 	uint32		i;
 
 	StaticAssertStmt(FEATURES_MAX_TOKENS + 1 <= FVEC_MAX_NNZ,
 					 "an fvec must hold a bucket per distinct token");
 	table->capacity *= 2;
-	table->entries = MemoryContextAllocExtended(CurrentMemoryContext,
-												sizeof(TokenEntry) * (Size) table->capacity,
-												MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	for (i = 0; i < old_capacity; i++)
+	if (table->capacity > table->slots_size)
 	{
-		uint32		mask = table->capacity - 1;
-		uint32		slot;
-
-		if (old[i].bytes == NULL)
-			continue;
-		slot = old[i].hash & mask;
-		while (table->entries[slot].bytes != NULL)
-			slot = (slot + 1) & mask;
-		table->entries[slot] = old[i];
+		pfree(table->slots);
+		table->slots = MemoryContextAllocExtended(table->context,
+												  sizeof(uint64) * (Size) table->capacity,
+												  MCXT_ALLOC_HUGE);
+		table->slots_size = table->capacity;
 	}
-	pfree(old);
+	memset(table->slots, 0, sizeof(uint64) * (Size) table->capacity);
+	mask = table->capacity - 1;
+	for (i = 0; i < table->used; i++)
+	{
+		uint64		probe = table->entries[i].probe;
+		uint32		slot = (uint32) probe & mask;
+
+		while (table->slots[slot] != 0)
+			slot = (slot + 1) & mask;
+		table->slots[slot] = (probe & UINT64CONST(0xFFFFFFFF00000000)) | (i + 1);
+	}
 }
 
-/* Count 'count' occurrences of the token; copies the bytes when new. */
-static void
-token_table_add(TokenTable *table, const char *bytes, size_t len, int64 count)
+/* A token not in the table yet, whose probe ended at the empty slot. */
+static pg_noinline void
+token_table_insert(TokenTable *table, const char *bytes, size_t len,
+				   uint64 probe, int64 count, uint32 slot)
 {
-	uint32		hash = murmurhash3_32(bytes, len, 0);
-	uint32		mask = table->capacity - 1;
-	uint32		slot = hash & mask;
 	TokenEntry *entry;
 
-	for (;;)
-	{
-		entry = &table->entries[slot];
-		if (entry->bytes == NULL)
-			break;
-		if (entry->hash == hash && entry->len == (int32) len &&
-			memcmp(entry->bytes, bytes, len) == 0)
-		{
-			entry->count += count;
-			return;
-		}
-		slot = (slot + 1) & mask;
-	}
-
-	/* a new token */
 	if (table->used >= table->max_used)
 		too_many_tokens();
 
@@ -253,20 +334,131 @@ token_table_add(TokenTable *table, const char *bytes, size_t len, int64 count)
 	 */
 	if ((table->used + 1) * 2 > table->capacity && table->used < FEATURES_MAX_TOKENS)
 	{
+		uint32		mask;
+
 		token_table_grow(table);
 		mask = table->capacity - 1;
-		slot = hash & mask;
-		while (table->entries[slot].bytes != NULL)
+		slot = (uint32) probe & mask;
+		while (table->slots[slot] != 0)
 			slot = (slot + 1) & mask;
-		entry = &table->entries[slot];
 	}
-	entry->bytes = token_table_bytes(table, len + 1);
-	memcpy(entry->bytes, bytes, len);
-	entry->bytes[len] = '\0';
-	entry->len = (int32) len;
-	entry->hash = hash;
+	if (table->used == table->entries_size)
+	{
+		table->entries_size *= 2;
+		table->entries = repalloc_huge(table->entries,
+									   sizeof(TokenEntry) * (Size) table->entries_size);
+	}
+	/* NUL-terminated: feature_names() passes them on as C strings */
+	if (len + 1 > table->arena_size - table->arena_used)
+	{
+		table->arena_size = Max(table->arena_size * 2, table->arena_used + len + 1);
+		table->arena = repalloc_huge(table->arena, table->arena_size);
+	}
+	memcpy(table->arena + table->arena_used, bytes, len);
+	table->arena[table->arena_used + len] = '\0';
+	entry = &table->entries[table->used];
+	entry->offset = table->arena_used;
+	entry->len = (uint32) len;
+	entry->hash = murmurhash3_32(bytes, len, 0);
 	entry->count = count;
+	entry->probe = probe;
+	table->arena_used += len + 1;
 	table->used++;
+	table->slots[slot] = (probe & UINT64CONST(0xFFFFFFFF00000000)) | table->used;
+}
+
+/*
+ * The hash the table probes with: not the feature hash, which only a new
+ * token needs (token_table_insert), but one that takes 8 bytes per
+ * multiplication, as a repeated token costs only this.  Its high half goes
+ * into the slot.
+ */
+static inline uint64
+probe_hash(const char *bytes, size_t len)
+{
+	uint64		h = UINT64CONST(0x9E3779B97F4A7C15) ^ len;
+	uint64		word;
+
+	while (len >= 8)
+	{
+		memcpy(&word, bytes, 8);
+		h = (h ^ word) * UINT64CONST(0xFF51AFD7ED558CCD);
+		h ^= h >> 32;
+		bytes += 8;
+		len -= 8;
+	}
+	if (len > 0)
+	{
+		word = 0;
+		if (len >= 4)
+		{
+			uint32		part;
+
+			memcpy(&part, bytes, 4);
+			word = part;
+			bytes += 4;
+			len -= 4;
+			word <<= 8 * len;
+		}
+		while (len-- > 0)
+			word = (word << 8) | (unsigned char) *bytes++;
+		h = (h ^ word) * UINT64CONST(0xFF51AFD7ED558CCD);
+	}
+	h ^= h >> 29;
+	h *= UINT64CONST(0xC4CEB9FE1A85EC53);
+	h ^= h >> 32;
+	return h;
+}
+
+/* Are a[0..len) and b[0..len) the same bytes?  Inline for short tokens. */
+static inline bool
+same_bytes(const char *a, const char *b, size_t len)
+{
+	uint64		wa;
+	uint64		wb;
+
+	while (len >= 8)
+	{
+		memcpy(&wa, a, 8);
+		memcpy(&wb, b, 8);
+		if (wa != wb)
+			return false;
+		a += 8;
+		b += 8;
+		len -= 8;
+	}
+	while (len-- > 0)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
+/* Count 'count' occurrences of the token; copies the bytes when new. */
+static inline void
+token_table_add(TokenTable *table, const char *bytes, size_t len, int64 count)
+{
+	uint64		hash = probe_hash(bytes, len);
+	uint32		tag = (uint32) (hash >> 32);
+	uint32		mask = table->capacity - 1;
+	uint32		slot = (uint32) hash & mask;
+	uint64		s;
+
+	while ((s = table->slots[slot]) != 0)
+	{
+		if ((uint32) (s >> 32) == tag)
+		{
+			TokenEntry *entry = &table->entries[(uint32) s - 1];
+
+			if (entry->len == len &&
+				same_bytes(table->arena + entry->offset, bytes, len))
+			{
+				entry->count += count;
+				return;
+			}
+		}
+		slot = (slot + 1) & mask;
+	}
+	token_table_insert(table, bytes, len, hash, count, slot);
 }
 
 /* tokenize.c callback: count the token; long texts must stay cancellable. */
@@ -299,13 +491,88 @@ text_to_utf8(const char *s, size_t len, size_t *out_len)
 	return converted;
 }
 
+/* Is s[0..len) plain ASCII?  Eight bytes at a time. */
+static bool
+all_ascii(const char *s, size_t len)
+{
+	size_t		i = 0;
+	uint64		bits = 0;
+
+	for (; i + 8 <= len; i += 8)
+	{
+		uint64		word;
+
+		memcpy(&word, s + i, 8);
+		bits |= word;
+	}
+	for (; i < len; i++)
+		bits |= (unsigned char) s[i];
+	return (bits & UINT64CONST(0x8080808080808080)) == 0;
+}
+
 /*
- * NFKC of UTF-8 s[0..len), as palloc'd UTF-8 (or s itself when it is
- * plain ASCII, which NFKC leaves alone).  Ill-formed bytes become spaces,
- * which is what the tokenizer makes of them anyway.
+ * Is UTF-8 s[0..len) NFKC already, so that normalising it would change
+ * nothing?  Asks PostgreSQL's quick check (UAX #15: YES means the text is
+ * normalised) with the code points normalize_nfkc() would give it, but
+ * only for the runs of non-ASCII bytes: an ASCII character is a starter
+ * (canonical class 0) whose quick-check value is YES, so the check of the
+ * whole text restarts after every one of them, and checking each run on
+ * its own gives the same answer.  false also for MAYBE.
+ */
+static bool
+nfkc_quick_check_yes(const char *s, size_t len)
+{
+	pg_wchar	stack_buffer[256 + 1];
+	size_t		pos = 0;
+
+	while (pos < len)
+	{
+		size_t		run_start;
+		size_t		run_end;
+		pg_wchar   *input;
+		size_t		n = 0;
+		UnicodeNormalizationQC check;
+
+		while (pos < len && (unsigned char) s[pos] < 0x80)
+			pos++;
+		if (pos == len)
+			break;
+		run_start = pos;
+		run_end = pos;
+		while (run_end < len && (unsigned char) s[run_end] >= 0x80)
+			run_end++;
+
+		/* a run of k bytes is at most k characters */
+		input = run_end - run_start < lengthof(stack_buffer) ? stack_buffer :
+			MemoryContextAllocExtended(CurrentMemoryContext,
+									   sizeof(pg_wchar) * (run_end - run_start + 1),
+									   MCXT_ALLOC_HUGE);
+		while (pos < run_end)
+		{
+			int32_t		cp = tokenize_utf8_next(s, run_end, &pos);
+
+			input[n++] = (cp <= 0) ? ' ' : (pg_wchar) cp;
+		}
+		input[n] = 0;
+		check = unicode_is_normalized_quickcheck(UNICODE_NFKC, input);
+		if (input != stack_buffer)
+			pfree(input);
+		if (check != UNICODE_NORM_QC_YES)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * NFKC of UTF-8 s[0..len), as palloc'd UTF-8, or s itself when it is plain
+ * ASCII, which NFKC leaves alone.  Ill-formed bytes become spaces, which is
+ * what the text tokenizer makes of them anyway.  With quick_check, s itself
+ * also when it passes nfkc_quick_check_yes(): for text only, whose
+ * tokenizer skips ill-formed bytes like spaces (in a URL a space and an
+ * ill-formed byte differ: a host with the latter gives no host tokens).
  */
 static const char *
-normalize_nfkc(const char *s, size_t len, size_t *out_len)
+normalize_nfkc(const char *s, size_t len, size_t *out_len, bool quick_check)
 {
 	pg_wchar   *input;
 	pg_wchar   *normalized;
@@ -315,14 +582,9 @@ normalize_nfkc(const char *s, size_t len, size_t *out_len)
 	char	   *result;
 	char	   *p;
 
-	for (i = 0; i < len; i++)
-		if ((unsigned char) s[i] >= 0x80)
-			break;
-	if (i == len)
-	{
-		*out_len = len;
+	*out_len = len;
+	if (all_ascii(s, len) || (quick_check && nfkc_quick_check_yes(s, len)))
 		return s;
-	}
 
 	input = MemoryContextAllocExtended(CurrentMemoryContext,
 									   sizeof(pg_wchar) * (len + 1),
@@ -359,6 +621,9 @@ normalize_nfkc(const char *s, size_t len, size_t *out_len)
  * callback in text order: the one definition of "the words of a text",
  * which features() and search documents (search.c) share.  A nonzero
  * return from the callback stops the walk.
+ *
+ * Plain ASCII text, which NFKC leaves alone, is tokenized at once: pieces
+ * end at separators, so tokenizing them one by one gives the same tokens.
  */
 void
 features_text_tokens(text *t, const char *prefix,
@@ -370,6 +635,12 @@ features_text_tokens(text *t, const char *prefix,
 	MemoryContext piece_context;
 	MemoryContext old_context;
 	bool		stopped;
+
+	if (all_ascii(s, len))
+	{
+		tokenize_text(prefix, s, len, callback, arg);
+		return;
+	}
 
 	piece_context = AllocSetContextCreate(CurrentMemoryContext,
 										  "pglearn features piece",
@@ -394,7 +665,7 @@ features_text_tokens(text *t, const char *prefix,
 		}
 
 		old_context = MemoryContextSwitchTo(piece_context);
-		normalized = normalize_nfkc(s + pos, end - pos, &normalized_len);
+		normalized = normalize_nfkc(s + pos, end - pos, &normalized_len, true);
 		MemoryContextSwitchTo(old_context);
 
 		stopped = tokenize_text(prefix, normalized, normalized_len,
@@ -421,7 +692,7 @@ add_url_tokens(TokenTable *table, text *t)
 	size_t		len;
 	const char *s = text_to_utf8(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &len);
 
-	s = normalize_nfkc(s, len, &len);
+	s = normalize_nfkc(s, len, &len, false);
 	tokenize_url(s, len, collect_token, table);
 }
 
@@ -442,8 +713,231 @@ bucket_cmp(const void *a, const void *b)
 }
 
 /*
+ * log(1 + tf) of the small counts, which are nearly all of them, computed
+ * once with the very expression token_weight() uses for the others, so
+ * the values are the same bits.  (x is volatile so that the compiler does
+ * not fold the logarithms at build time, possibly rounding differently.)
+ */
+#define FEATURES_WEIGHT_CACHE	64
+static double weight_cache[FEATURES_WEIGHT_CACHE];
+static bool weight_cache_ready = false;
+
+static void
+weight_cache_fill(void)
+{
+	int			k;
+
+	for (k = 0; k < FEATURES_WEIGHT_CACHE; k++)
+	{
+		volatile double x = 1.0 + (double) k;
+
+		weight_cache[k] = log(x);
+	}
+	weight_cache_ready = true;
+}
+
+/* The value rule of the file header: log(1 + tf). */
+static inline double
+token_weight(int64 count)
+{
+	if (count < FEATURES_WEIGHT_CACHE)
+		return weight_cache[count];
+	return log(1.0 + (double) count);
+}
+
+/* Insertion sort of keys[0..n), fast when they are nearly in order. */
+static void
+insertion_sort_keys(uint64 *keys, uint32 n)
+{
+	uint32		i;
+
+	for (i = 1; i < n; i++)
+	{
+		uint64		key = keys[i];
+		uint32		j = i;
+
+		while (j > 0 && keys[j - 1] > key)
+		{
+			keys[j] = keys[j - 1];
+			j--;
+		}
+		keys[j] = key;
+	}
+}
+
+/* Up to this many keys, sort_keys() distributes them by their top bits. */
+#define FEATURES_SORT_SPREAD_MAX	4096
+
+/*
+ * Sort n keys (bucket index << 32 | entry number); tmp has room for n
+ * more.  Returns the array holding the sorted keys: keys or tmp.
+ *
+ * Indexes are hash values, spread evenly over 2^hash_bits.  Up to a few
+ * thousand keys are distributed over about n ranges by their top bits (a
+ * counting pass and a copy) and then insertion-sorted, which leaves each
+ * about where it was: linear time on average with no per-digit passes.
+ * More keys take an LSD radix sort on the index's bytes.
+ */
+static uint64 *
+sort_keys(uint64 *keys, uint64 *tmp, uint32 n, int hash_bits)
+{
+	uint64	   *src = keys;
+	uint64	   *dst = tmp;
+	uint32		i;
+	int			p;
+
+	if (n <= 16)
+	{
+		insertion_sort_keys(keys, n);
+		return keys;
+	}
+	if (n <= FEATURES_SORT_SPREAD_MAX)
+	{
+		uint32		counts[FEATURES_SORT_SPREAD_MAX + 1];
+		int			bits = 0;
+		int			shift;
+		uint32		sum = 0;
+
+		while (((uint32) 1 << bits) < n && bits < hash_bits)
+			bits++;
+		shift = 32 + hash_bits - bits;
+		memset(counts, 0, sizeof(uint32) * ((Size) 1 << bits));
+		for (i = 0; i < n; i++)
+			counts[keys[i] >> shift]++;
+		for (i = 0; i < ((uint32) 1 << bits); i++)
+		{
+			uint32		k = counts[i];
+
+			counts[i] = sum;
+			sum += k;
+		}
+		for (i = 0; i < n; i++)
+			tmp[counts[keys[i] >> shift]++] = keys[i];
+		insertion_sort_keys(tmp, n);
+		return tmp;
+	}
+
+	{
+		uint32		counts[4][256];
+		int			passes = (hash_bits + 7) / 8;
+
+		memset(counts, 0, sizeof(uint32) * 256 * passes);
+		for (i = 0; i < n; i++)
+		{
+			uint32		index = (uint32) (keys[i] >> 32);
+
+			for (p = 0; p < passes; p++)
+				counts[p][(index >> (8 * p)) & 0xFF]++;
+		}
+		for (p = 0; p < passes; p++)
+		{
+			uint32	   *c = counts[p];
+			uint32		sum = 0;
+			uint64	   *swap;
+			int			d;
+
+			/* every key has the same digit here: nothing to move */
+			if (c[(src[0] >> (32 + 8 * p)) & 0xFF] == n)
+				continue;
+			for (d = 0; d < 256; d++)
+			{
+				uint32		k = c[d];
+
+				c[d] = sum;
+				sum += k;
+			}
+			for (i = 0; i < n; i++)
+				dst[c[(src[i] >> (32 + 8 * p)) & 0xFF]++] = src[i];
+			swap = src;
+			src = dst;
+			dst = swap;
+		}
+	}
+	return src;
+}
+
+/*
+ * The buckets of the table, summed, the way features() before 0.3 summed
+ * them: in the order pg_qsort() leaves the tokens of the old hash table
+ * (256 slots, doubled by rehashing in slot order before the insertion that
+ * would fill more than half, linear probing), which it took in slot order.
+ * Where three or more tokens share a bucket, the order of the additions can
+ * change the last bit of the sum; build_fvec() comes here then, so that
+ * features() gives the same bits as it always did.  Rare at the default
+ * hash_bits (and it costs only time).  Returns the number of buckets.
+ */
+static uint32
+buckets_in_old_order(TokenTable *table, uint32 mask, Bucket *buckets)
+{
+	uint32		capacity = FEATURES_INITIAL_SLOTS;
+	uint32	   *slots = palloc0(sizeof(uint32) * capacity);
+	uint32		used;
+	uint32		n = 0;
+	uint32		nbuckets = 0;
+	uint32		i;
+
+	for (used = 0; used < table->used; used++)
+	{
+		uint32		slot;
+
+		if ((used + 1) * 2 > capacity && used < FEATURES_MAX_TOKENS)
+		{
+			uint32		new_capacity = capacity * 2;
+			uint32	   *new_slots = MemoryContextAllocExtended(CurrentMemoryContext,
+															   sizeof(uint32) * (Size) new_capacity,
+															   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+			for (i = 0; i < capacity; i++)
+			{
+				if (slots[i] == 0)
+					continue;
+				slot = table->entries[slots[i] - 1].hash & (new_capacity - 1);
+				while (new_slots[slot] != 0)
+					slot = (slot + 1) & (new_capacity - 1);
+				new_slots[slot] = slots[i];
+			}
+			pfree(slots);
+			slots = new_slots;
+			capacity = new_capacity;
+		}
+		slot = table->entries[used].hash & (capacity - 1);
+		while (slots[slot] != 0)
+			slot = (slot + 1) & (capacity - 1);
+		slots[slot] = used + 1;
+	}
+
+	for (i = 0; i < capacity; i++)
+	{
+		TokenEntry *entry;
+
+		if (slots[i] == 0)
+			continue;
+		entry = &table->entries[slots[i] - 1];
+		buckets[n].index = (int32) (entry->hash & mask);
+		buckets[n].value = token_weight(entry->count);
+		n++;
+	}
+	pfree(slots);
+
+	qsort(buckets, n, sizeof(Bucket), bucket_cmp);
+	for (i = 0; i < n; i++)
+	{
+		if (nbuckets > 0 && buckets[nbuckets - 1].index == buckets[i].index)
+			buckets[nbuckets - 1].value += buckets[i].value;
+		else
+			buckets[nbuckets++] = buckets[i];
+	}
+	return nbuckets;
+}
+
+/*
  * The fvec of a token table under the value rules in the file header,
  * allocated in result_context.
+ *
+ * The buckets' values are summed in double before rounding to float4, and
+ * the norm is the sum of their squares in index order, as they always
+ * were.  Two tokens in a bucket add up to the same bits in either order;
+ * for three or more, buckets_in_old_order() repeats the old order.
  */
 static FVec *
 build_fvec(TokenTable *table, int hash_bits, bool binary,
@@ -451,14 +945,21 @@ build_fvec(TokenTable *table, int hash_bits, bool binary,
 {
 	uint32		mask = ((uint32) 1 << hash_bits) - 1;
 	Bucket	   *buckets;
-	int32	   *indexes;
-	float4	   *values;
-	int			n = 0;
-	int			nbuckets = 0;
+	uint64	   *keys;
+	uint64	   *sorted;
+	uint32		n;
+	uint32		nbuckets = 0;
+	uint32		run = 0;
+	uint32		nnz = 0;
 	uint32		i;
 	double		sum_squares = 0.0;
+	double		norm;
+	float4	   *values;
 	MemoryContext old_context;
 	FVec	   *result;
+
+	if (!weight_cache_ready)
+		weight_cache_fill();
 
 	if (binary)
 	{
@@ -468,7 +969,8 @@ build_fvec(TokenTable *table, int hash_bits, bool binary,
 						strlen(FEATURES_BIAS_TOKEN), 1);
 	}
 
-	if (table->used == 0)
+	n = table->used;
+	if (n == 0)
 	{
 		old_context = MemoryContextSwitchTo(result_context);
 		result = fvec_allocate(0);
@@ -476,51 +978,76 @@ build_fvec(TokenTable *table, int hash_bits, bool binary,
 		return result;
 	}
 
-	buckets = MemoryContextAllocExtended(CurrentMemoryContext,
-										 sizeof(Bucket) * (Size) table->used,
-										 MCXT_ALLOC_HUGE);
-	for (i = 0; i < table->capacity; i++)
+	/* room for the keys, their sorting copy and the buckets */
+	if (table->sort_size < n)
 	{
-		TokenEntry *entry = &table->entries[i];
-
-		if (entry->bytes == NULL)
-			continue;
-		buckets[n].index = (int32) (entry->hash & mask);
-		buckets[n].value = binary ? 1.0 : log(1.0 + (double) entry->count);
-		n++;
+		if (table->sort_keys != NULL)
+			pfree(table->sort_keys);
+		table->sort_size = Max(n, 2 * table->sort_size);
+		table->sort_keys = MemoryContextAllocExtended(table->context,
+													  (sizeof(uint64) * 2 + sizeof(Bucket)) * (Size) table->sort_size,
+													  MCXT_ALLOC_HUGE);
 	}
+	keys = table->sort_keys;
+	buckets = (Bucket *) (keys + 2 * (Size) table->sort_size);
+
+	for (i = 0; i < n; i++)
+		keys[i] = ((uint64) (table->entries[i].hash & mask) << 32) | i;
+	sorted = sort_keys(keys, keys + table->sort_size, n, hash_bits);
 
 	/* sum colliding tokens (in double, before rounding to float4) */
-	qsort(buckets, n, sizeof(Bucket), bucket_cmp);
-	for (i = 0; i < (uint32) n; i++)
+	for (i = 0; i < n; i++)
 	{
-		if (nbuckets > 0 && buckets[nbuckets - 1].index == buckets[i].index)
-			buckets[nbuckets - 1].value += buckets[i].value;
+		int32		index = (int32) (sorted[i] >> 32);
+		double		value = binary ? 1.0 :
+			token_weight(table->entries[(uint32) sorted[i]].count);
+
+		if (nbuckets > 0 && buckets[nbuckets - 1].index == index)
+		{
+			/* binary: a bucket is present or not, whatever collided in it */
+			if (++run > 2 && !binary)
+			{
+				nbuckets = buckets_in_old_order(table, mask, buckets);
+				break;
+			}
+			buckets[nbuckets - 1].value += value;
+		}
 		else
-			buckets[nbuckets++] = buckets[i];
+		{
+			buckets[nbuckets].index = index;
+			buckets[nbuckets].value = value;
+			nbuckets++;
+			run = 1;
+		}
 	}
 
-	indexes = MemoryContextAllocExtended(CurrentMemoryContext,
-										 sizeof(int32) * (Size) nbuckets,
-										 MCXT_ALLOC_HUGE);
-	values = MemoryContextAllocExtended(CurrentMemoryContext,
-										sizeof(float4) * (Size) nbuckets,
-										MCXT_ALLOC_HUGE);
 	if (!binary)
 	{
-		for (i = 0; i < (uint32) nbuckets; i++)
+		for (i = 0; i < nbuckets; i++)
 			sum_squares += buckets[i].value * buckets[i].value;
 	}
-	for (i = 0; i < (uint32) nbuckets; i++)
-	{
-		indexes[i] = buckets[i].index;
-		/* binary: a bucket is present or not, whatever collided in it */
-		values[i] = binary ? 1.0f : (float4) (buckets[i].value / sqrt(sum_squares));
-	}
+	norm = sqrt(sum_squares);
+
+	/* a value that rounds to zero is dropped (as fvec_from_pairs() would) */
+	for (i = 0; i < nbuckets; i++)
+		if (binary || (float4) (buckets[i].value / norm) != 0.0f)
+			nnz++;
 
 	old_context = MemoryContextSwitchTo(result_context);
-	result = fvec_from_pairs(indexes, values, nbuckets);
+	result = fvec_allocate((int) nnz);
 	MemoryContextSwitchTo(old_context);
+	values = FVEC_VALUES(result);
+	nnz = 0;
+	for (i = 0; i < nbuckets; i++)
+	{
+		float4		value = binary ? 1.0f : (float4) (buckets[i].value / norm);
+
+		if (value == 0.0f)
+			continue;
+		result->indexes[nnz] = buckets[i].index;
+		values[nnz] = value;
+		nnz++;
+	}
 	return result;
 }
 
@@ -574,8 +1101,30 @@ collect_article_tokens(FunctionCallInfo fcinfo, TokenTable *table)
 }
 
 /*
+ * Where features() detoasts and converts its texts (text_context): reset
+ * when it returns (and when a transaction aborts, features_forget), so that
+ * a caller calling it in a long-lived context, as C callers may, keeps
+ * nothing of the texts.
+ */
+static MemoryContext
+text_context_get(void)
+{
+	if (text_context == NULL)
+		text_context = AllocSetContextCreate(TopMemoryContext,
+											 "pglearn features texts",
+											 ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(text_context);
+	return text_context;
+}
+
+/*
  * features(url text, title text, body text, hash_bits int4, binary bool)
  * returns fvec.  Not strict: NULL url, title or body count as empty.
+ *
+ * The token table is kept between calls (scratch_table_get), and the texts
+ * are read in a context of their own, so a short article costs no
+ * allocation but its result.
  */
 Datum
 pglearn_features(PG_FUNCTION_ARGS)
@@ -583,21 +1132,15 @@ pglearn_features(PG_FUNCTION_ARGS)
 	int			hash_bits = check_hash_bits(fcinfo, 3);
 	bool		binary = check_binary(fcinfo, 4);
 	MemoryContext caller_context = CurrentMemoryContext;
-	MemoryContext work_context;
-	TokenTable	table;
+	TokenTable *table = scratch_table_get();
 	FVec	   *result;
 
-	work_context = AllocSetContextCreate(CurrentMemoryContext,
-										 "pglearn features",
-										 ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(work_context);
-
-	token_table_init(&table);
-	collect_article_tokens(fcinfo, &table);
-	result = build_fvec(&table, hash_bits, binary, caller_context);
-
+	MemoryContextSwitchTo(text_context_get());
+	collect_article_tokens(fcinfo, table);
 	MemoryContextSwitchTo(caller_context);
-	MemoryContextDelete(work_context);
+	result = build_fvec(table, hash_bits, binary, caller_context);
+	MemoryContextReset(text_context);
+	scratch_table_release();
 	PG_RETURN_FVEC_P(result);
 }
 
@@ -608,23 +1151,20 @@ pglearn_features(PG_FUNCTION_ARGS)
 Datum
 pglearn_features_tsvector(PG_FUNCTION_ARGS)
 {
-	TSVector	document = PG_GETARG_TSVECTOR(0);
 	int			hash_bits = check_hash_bits(fcinfo, 1);
 	bool		binary = check_binary(fcinfo, 2);
 	MemoryContext caller_context = CurrentMemoryContext;
-	MemoryContext work_context;
-	WordEntry  *entries = ARRPTR(document);
-	char	   *lexemes = STRPTR(document);
-	TokenTable	table;
+	TokenTable *table = scratch_table_get();
+	TSVector	document;
+	WordEntry  *entries;
+	char	   *lexemes;
 	FVec	   *result;
 	int32		i;
 
-	work_context = AllocSetContextCreate(CurrentMemoryContext,
-										 "pglearn features",
-										 ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(work_context);
-
-	token_table_init(&table);
+	MemoryContextSwitchTo(text_context_get());
+	document = PG_GETARG_TSVECTOR(0);
+	entries = ARRPTR(document);
+	lexemes = STRPTR(document);
 	for (i = 0; i < document->size; i++)
 	{
 		size_t		len;
@@ -634,19 +1174,20 @@ pglearn_features_tsvector(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		/* a stripped lexeme has no positions but occurs at least once */
-		token_table_add(&table, lexeme, len, positions > 0 ? positions : 1);
+		token_table_add(table, lexeme, len, positions > 0 ? positions : 1);
 	}
-	result = build_fvec(&table, hash_bits, binary, caller_context);
-
 	MemoryContextSwitchTo(caller_context);
-	MemoryContextDelete(work_context);
+	result = build_fvec(table, hash_bits, binary, caller_context);
+	MemoryContextReset(text_context);
+	scratch_table_release();
 	PG_RETURN_FVEC_P(result);
 }
 
 /* Sort order of feature_names(): by index, then by token bytes. */
 typedef struct NamedFeature
 {
-	TokenEntry *entry;
+	const char *bytes;
+	uint32		len;
 	int32		index;
 } NamedFeature;
 
@@ -659,11 +1200,10 @@ named_feature_cmp(const void *a, const void *b)
 
 	if (fa->index != fb->index)
 		return (fa->index > fb->index) - (fa->index < fb->index);
-	c = memcmp(fa->entry->bytes, fb->entry->bytes,
-			   Min(fa->entry->len, fb->entry->len));
+	c = memcmp(fa->bytes, fb->bytes, Min(fa->len, fb->len));
 	if (c != 0)
 		return c;
-	return (fa->entry->len > fb->entry->len) - (fa->entry->len < fb->entry->len);
+	return (fa->len > fb->len) - (fa->len < fb->len);
 }
 
 /* The value stored at index in v (0 if absent). */
@@ -766,18 +1306,17 @@ pglearn_feature_names(PG_FUNCTION_ARGS)
 										 ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work_context);
 
-	token_table_init(&table);
+	token_table_init(&table, work_context);
 	collect_article_tokens(fcinfo, &table);
 	vector = build_fvec(&table, hash_bits, binary, work_context);
 
 	named = MemoryContextAllocExtended(work_context,
 									   sizeof(NamedFeature) * ((Size) table.used + 1),
 									   MCXT_ALLOC_HUGE);
-	for (i = 0; i < table.capacity; i++)
+	for (i = 0; i < table.used; i++)
 	{
-		if (table.entries[i].bytes == NULL)
-			continue;
-		named[n].entry = &table.entries[i];
+		named[n].bytes = table.arena + table.entries[i].offset;
+		named[n].len = table.entries[i].len;
 		named[n].index = (int32) (table.entries[i].hash & mask);
 		n++;
 	}
@@ -797,8 +1336,8 @@ pglearn_feature_names(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(row_context);
-		values[0] = PointerGetDatum(feature_name_text(named[i].entry->bytes,
-													  named[i].entry->len,
+		values[0] = PointerGetDatum(feature_name_text(named[i].bytes,
+													  (int) named[i].len,
 													  conversion_proc));
 		values[1] = Int32GetDatum(named[i].index);
 		values[2] = Float4GetDatum(fvec_value_at(vector, named[i].index));

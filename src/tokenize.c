@@ -634,12 +634,48 @@ add_cjk_char(Tokenizer *t, uint32_t cp)
 	return rc;
 }
 
-/* The text tokenizer proper, over any byte source. */
-static int
-tokenize_reader(const char *prefix, ByteReader *r,
-				token_callback callback, void *arg)
+/*
+ * The lower case of each ASCII word byte (letters and digits), 0 for every
+ * other byte: the ASCII part of char_ranges and case_ranges as one table,
+ * for the fast path of tokenize_bytes (ASCII is most of most text, and of
+ * every URL).  Bytes 0x80 and up are 0 too: they take the general path.
+ */
+#define L_DIGIT(c)	((c) >= '0' && (c) <= '9' ? (c) : 0)
+#define L_ALPHA(c) \
+	((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c) >= 'a' && (c) <= 'z' ? (c) : L_DIGIT(c))
+#define L_ROW(c) L_ALPHA(c), L_ALPHA((c) + 1), L_ALPHA((c) + 2), L_ALPHA((c) + 3), \
+	L_ALPHA((c) + 4), L_ALPHA((c) + 5), L_ALPHA((c) + 6), L_ALPHA((c) + 7)
+static const unsigned char ascii_word_lower[256] = {
+	L_ROW(0), L_ROW(8), L_ROW(16), L_ROW(24), L_ROW(32), L_ROW(40), L_ROW(48), L_ROW(56),
+	L_ROW(64), L_ROW(72), L_ROW(80), L_ROW(88), L_ROW(96), L_ROW(104), L_ROW(112), L_ROW(120)
+	/* 128..255: 0 */
+};
+
+#undef L_ROW
+#undef L_ALPHA
+#undef L_DIGIT
+
+/*
+ * The text tokenizer proper, over s[0..len), %XX-decoding it when
+ * percent_decode is set.  Always inlined into its two callers, so each gets
+ * a loop specialised for a constant percent_decode.
+ *
+ * A run of ASCII word bytes (the bulk of most text) is taken by the inner
+ * loops with one table lookup per byte, without decoding or a call per
+ * byte; they do exactly what add_word_char() does for each such byte (an
+ * ASCII letter or digit lower-cases to one byte).  Anything else (non-ASCII,
+ * ill-formed bytes, '%' when decoding) goes through reader_next() and the
+ * range tables.  Both paths apply the one set of rules at the top of this
+ * file; t/unit/test_tokenize.c and the SQL tests check them, and
+ * t/features_ref compares features() with the code before the fast path.
+ */
+static inline __attribute__((always_inline)) int
+tokenize_bytes(const char *prefix, const unsigned char *s, size_t len,
+			   const int percent_decode, token_callback callback, void *arg)
 {
 	Tokenizer	t;
+	ByteReader	r;
+	size_t		pos = 0;
 	int			rc = 0;
 
 	t.prefix_len = strlen(prefix);
@@ -652,14 +688,63 @@ tokenize_reader(const char *prefix, ByteReader *r,
 	t.run_len = 0;
 	t.cjk_prev = 0;
 	t.cjk_count = 0;
+	r.s = s;
+	r.len = len;
+	r.percent_decode = percent_decode;
 
-	for (;;)
+	while (pos < len)
 	{
-		int32_t		cp = reader_next(r);
+		unsigned char c = s[pos];
+		int32_t		cp;
 		int			class;
 
-		if (cp == -2)
-			break;
+		if (c < 0x80 && !(percent_decode && c == '%'))
+		{
+			if (ascii_word_lower[c] != 0)
+			{
+				size_t		start;
+
+				if (t.cjk_count > 0 && (rc = finish_cjk(&t)) != 0)
+					return rc;
+
+				/*
+				 * While the word is whole so far, copy it lower-cased up to
+				 * its 64 bytes; past that only count the run's length.
+				 */
+				if (t.run_len == t.word_len)
+				{
+					char	   *word = t.token + t.prefix_len + t.word_len;
+					size_t		room = TOKENIZE_MAX_WORD - t.word_len;
+					size_t		stop = len - pos < room ? len : pos + room;
+					unsigned char lower;
+
+					start = pos;
+					while (pos < stop && (lower = ascii_word_lower[s[pos]]) != 0)
+					{
+						*word++ = (char) lower;
+						pos++;
+					}
+					t.word_len += pos - start;
+					t.run_len += pos - start;
+				}
+				start = pos;
+				while (pos < len && ascii_word_lower[s[pos]] != 0)
+					pos++;
+				t.run_len += pos - start;
+				continue;
+			}
+			/* an ASCII separator */
+			pos++;
+			if (t.run_len > 0 && (rc = finish_word(&t)) != 0)
+				return rc;
+			if (t.cjk_count > 0 && (rc = finish_cjk(&t)) != 0)
+				return rc;
+			continue;
+		}
+
+		r.pos = pos;
+		cp = reader_next(&r);
+		pos = r.pos;
 		class = cp < 0 ? CLASS_SEPARATOR : tokenize_char_class((uint32_t) cp);
 
 		if (class == CLASS_WORD)
@@ -701,13 +786,8 @@ int
 tokenize_text(const char *prefix, const char *text, size_t len,
 			  token_callback callback, void *arg)
 {
-	ByteReader	r;
-
-	r.s = (const unsigned char *) text;
-	r.len = len;
-	r.pos = 0;
-	r.percent_decode = 0;
-	return tokenize_reader(prefix, &r, callback, arg);
+	return tokenize_bytes(prefix, (const unsigned char *) text, len, 0,
+						  callback, arg);
 }
 
 /* Text tokens of url[start..end) after %XX decoding. */
@@ -715,13 +795,8 @@ static int
 tokenize_url_words(const char *url, size_t start, size_t end,
 				   token_callback callback, void *arg)
 {
-	ByteReader	r;
-
-	r.s = (const unsigned char *) url + start;
-	r.len = end - start;
-	r.pos = 0;
-	r.percent_decode = 1;
-	return tokenize_reader("u:p:", &r, callback, arg);
+	return tokenize_bytes("u:p:", (const unsigned char *) url + start,
+						  end - start, 1, callback, arg);
 }
 
 /*
@@ -936,60 +1011,4 @@ tokenize_url(const char *url, size_t len,
 		pos = param_end + 1;
 	}
 	return 0;
-}
-
-/* MurmurHash3 x86_32 by Austin Appleby (public domain), byte-order free. */
-uint32_t
-murmurhash3_32(const void *key, size_t len, uint32_t seed)
-{
-	const unsigned char *data = (const unsigned char *) key;
-	const uint32_t c1 = 0xcc9e2d51;
-	const uint32_t c2 = 0x1b873593;
-	size_t		nblocks = len / 4;
-	uint32_t	h = seed;
-	uint32_t	k;
-	size_t		i;
-	const unsigned char *tail;
-
-	for (i = 0; i < nblocks; i++)
-	{
-		const unsigned char *b = data + i * 4;
-
-		/* blocks are read little-endian, as on the reference x86 */
-		k = (uint32_t) b[0] | ((uint32_t) b[1] << 8) |
-			((uint32_t) b[2] << 16) | ((uint32_t) b[3] << 24);
-		k *= c1;
-		k = (k << 15) | (k >> 17);
-		k *= c2;
-		h ^= k;
-		h = (h << 13) | (h >> 19);
-		h = h * 5 + 0xe6546b64;
-	}
-
-	tail = data + nblocks * 4;
-	k = 0;
-	switch (len & 3)
-	{
-		case 3:
-			k ^= (uint32_t) tail[2] << 16;
-			/* FALLTHROUGH */
-		case 2:
-			k ^= (uint32_t) tail[1] << 8;
-			/* FALLTHROUGH */
-		case 1:
-			k ^= tail[0];
-			k *= c1;
-			k = (k << 15) | (k >> 17);
-			k *= c2;
-			h ^= k;
-	}
-
-	/* the reference mixes in the length modulo 2^32 */
-	h ^= (uint32_t) len;
-	h ^= h >> 16;
-	h *= 0x85ebca6b;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35;
-	h ^= h >> 16;
-	return h;
 }

@@ -57,7 +57,64 @@ extern int	tokenize_char_class(uint32_t cp);
 /* The built-in, locale-independent lower-case mapping of one code point. */
 extern uint32_t tokenize_lower(uint32_t cp);
 
-/* MurmurHash3 x86_32, the feature hash (seed 0 for feature indexes). */
-extern uint32_t murmurhash3_32(const void *key, size_t len, uint32_t seed);
+/*
+ * MurmurHash3 x86_32, the feature hash (seed 0 for feature indexes).
+ * By Austin Appleby (public domain), written byte-order free.  Inline:
+ * features.c hashes every token, most of them a few bytes long.
+ */
+static inline uint32_t
+murmurhash3_32(const void *key, size_t len, uint32_t seed)
+{
+	const unsigned char *data = (const unsigned char *) key;
+	const uint32_t c1 = 0xcc9e2d51;
+	const uint32_t c2 = 0x1b873593;
+	size_t		nblocks = len / 4;
+	uint32_t	h = seed;
+	uint32_t	k;
+	size_t		i;
+	const unsigned char *tail;
+
+	for (i = 0; i < nblocks; i++)
+	{
+		const unsigned char *b = data + i * 4;
+
+		/* blocks are read little-endian, as on the reference x86 */
+		k = (uint32_t) b[0] | ((uint32_t) b[1] << 8) |
+			((uint32_t) b[2] << 16) | ((uint32_t) b[3] << 24);
+		k *= c1;
+		k = (k << 15) | (k >> 17);
+		k *= c2;
+		h ^= k;
+		h = (h << 13) | (h >> 19);
+		h = h * 5 + 0xe6546b64;
+	}
+
+	tail = data + nblocks * 4;
+	k = 0;
+	switch (len & 3)
+	{
+		case 3:
+			k ^= (uint32_t) tail[2] << 16;
+			/* FALLTHROUGH */
+		case 2:
+			k ^= (uint32_t) tail[1] << 8;
+			/* FALLTHROUGH */
+		case 1:
+			k ^= tail[0];
+			k *= c1;
+			k = (k << 15) | (k >> 17);
+			k *= c2;
+			h ^= k;
+	}
+
+	/* the reference mixes in the length modulo 2^32 */
+	h ^= (uint32_t) len;
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
 
 #endif							/* PGLEARN_TOKENIZE_H */

@@ -124,6 +124,7 @@ start_suite cron bash t/cron/run.sh
 
 run_suite tap bash t/tap.sh
 run_suite fuzz bash t/fuzz/run.sh
+run_suite features-ref bash t/features_ref/run.sh
 run_suite sql-fuzz bash t/fuzz/sql_inputs.sh
 run_suite hostile bash t/hostile/run.sh
 run_suite hijack bash t/hijack/run.sh
