@@ -374,63 +374,89 @@ token_table_insert(TokenTable *table, const char *bytes, size_t len,
  * into the slot.
  */
 static inline uint64
-probe_hash(const char *bytes, size_t len)
+load64(const char *p)
 {
-	uint64		h = UINT64CONST(0x9E3779B97F4A7C15) ^ len;
-	uint64		word;
+	uint64		w;
 
-	while (len >= 8)
-	{
-		memcpy(&word, bytes, 8);
-		h = (h ^ word) * UINT64CONST(0xFF51AFD7ED558CCD);
-		h ^= h >> 32;
-		bytes += 8;
-		len -= 8;
-	}
-	if (len > 0)
-	{
-		word = 0;
-		if (len >= 4)
-		{
-			uint32		part;
+	memcpy(&w, p, 8);
+	return w;
+}
 
-			memcpy(&part, bytes, 4);
-			word = part;
-			bytes += 4;
-			len -= 4;
-			word <<= 8 * len;
-		}
-		while (len-- > 0)
-			word = (word << 8) | (unsigned char) *bytes++;
-		h = (h ^ word) * UINT64CONST(0xFF51AFD7ED558CCD);
-	}
+static inline uint32
+load32(const char *p)
+{
+	uint32		w;
+
+	memcpy(&w, p, 4);
+	return w;
+}
+
+static inline uint64
+probe_mix(uint64 a, uint64 b)
+{
+	uint64		h = (a ^ UINT64CONST(0x9E3779B97F4A7C15)) * UINT64CONST(0xFF51AFD7ED558CCD);
+
+	h ^= b * UINT64CONST(0xC4CEB9FE1A85EC53);
 	h ^= h >> 29;
-	h *= UINT64CONST(0xC4CEB9FE1A85EC53);
+	h *= UINT64CONST(0xBF58476D1CE4E5B9);
 	h ^= h >> 32;
 	return h;
+}
+
+/*
+ * Tokens up to 16 bytes (nearly all) are read as two overlapping words
+ * without a loop; longer ones 8 bytes at a time.
+ */
+static inline uint64
+probe_hash(const char *bytes, size_t len)
+{
+	uint64		a;
+	uint64		b;
+
+	if (len >= 8)
+	{
+		if (len <= 16)
+		{
+			a = load64(bytes);
+			b = load64(bytes + len - 8);
+		}
+		else
+		{
+			size_t		i;
+
+			a = 0;
+			b = load64(bytes + len - 8);
+			for (i = 0; i + 8 < len; i += 8)
+				a = (a ^ load64(bytes + i)) * UINT64CONST(0x94D049BB133111EB) + (a >> 31);
+		}
+	}
+	else if (len >= 4)
+	{
+		a = load32(bytes);
+		b = load32(bytes + len - 4);
+	}
+	else if (len > 0)
+	{
+		a = (unsigned char) bytes[0] | ((uint64) (unsigned char) bytes[len >> 1] << 8) |
+			((uint64) (unsigned char) bytes[len - 1] << 16);
+		b = 0;
+	}
+	else
+		a = b = 0;
+	return probe_mix(a, b ^ len);
 }
 
 /* Are a[0..len) and b[0..len) the same bytes?  Inline for short tokens. */
 static inline bool
 same_bytes(const char *a, const char *b, size_t len)
 {
-	uint64		wa;
-	uint64		wb;
-
-	while (len >= 8)
-	{
-		memcpy(&wa, a, 8);
-		memcpy(&wb, b, 8);
-		if (wa != wb)
-			return false;
-		a += 8;
-		b += 8;
-		len -= 8;
-	}
-	while (len-- > 0)
-		if (*a++ != *b++)
-			return false;
-	return true;
+	if (len >= 8 && len <= 16)
+		return ((load64(a) ^ load64(b)) |
+				(load64(a + len - 8) ^ load64(b + len - 8))) == 0;
+	if (len >= 4 && len < 8)
+		return ((load32(a) ^ load32(b)) |
+				(load32(a + len - 4) ^ load32(b + len - 4))) == 0;
+	return memcmp(a, b, len) == 0;
 }
 
 /* Count 'count' occurrences of the token; copies the bytes when new. */
@@ -1028,25 +1054,44 @@ build_fvec(TokenTable *table, int hash_bits, bool binary,
 	}
 	norm = sqrt(sum_squares);
 
-	/* a value that rounds to zero is dropped (as fvec_from_pairs() would) */
-	for (i = 0; i < nbuckets; i++)
-		if (binary || (float4) (buckets[i].value / norm) != 0.0f)
-			nnz++;
-
+	/*
+	 * A value that rounds to zero is dropped (as fvec_from_pairs() did);
+	 * none does in practice (a bucket's value is at least log 2 over a norm
+	 * of at most 2^10 * log 2^31), so the vector is made for all buckets
+	 * and remade only if one did.
+	 */
 	old_context = MemoryContextSwitchTo(result_context);
-	result = fvec_allocate((int) nnz);
+	result = fvec_allocate((int) nbuckets);
 	MemoryContextSwitchTo(old_context);
 	values = FVEC_VALUES(result);
-	nnz = 0;
 	for (i = 0; i < nbuckets; i++)
 	{
 		float4		value = binary ? 1.0f : (float4) (buckets[i].value / norm);
 
-		if (value == 0.0f)
-			continue;
-		result->indexes[nnz] = buckets[i].index;
-		values[nnz] = value;
-		nnz++;
+		result->indexes[i] = buckets[i].index;
+		values[i] = value;
+		if (value != 0.0f)
+			nnz++;
+	}
+	if (nnz < nbuckets)
+	{
+		FVec	   *all = result;
+		float4	   *all_values = values;
+
+		old_context = MemoryContextSwitchTo(result_context);
+		result = fvec_allocate((int) nnz);
+		MemoryContextSwitchTo(old_context);
+		values = FVEC_VALUES(result);
+		nnz = 0;
+		for (i = 0; i < nbuckets; i++)
+		{
+			if (all_values[i] == 0.0f)
+				continue;
+			result->indexes[nnz] = all->indexes[i];
+			values[nnz] = all_values[i];
+			nnz++;
+		}
+		pfree(all);
 	}
 	return result;
 }
