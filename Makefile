@@ -39,7 +39,7 @@ REGRESS = fvec model features train classify evaluate fit active_learning recomm
 REGRESS_OPTS = --inputdir=. --load-extension=pglearn
 
 # specs/publish_race.spec needs a Redis server: t/redis/run.sh runs it
-ISOLATION = fit_concurrency crawl_label rescore_label
+ISOLATION = fit_concurrency crawl_label rescore_label crawl_claims
 ISOLATION_OPTS = --load-extension=pglearn
 
 PG_CONFIG ?= pg_config

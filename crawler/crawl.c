@@ -18,6 +18,14 @@
  * that redirects to a new host costs its first hop twice.  At most
  * max_redirects + 1 passes; in the last one an unknown host is allowed.
  *
+ * Claims (--pending, --stale): the URLs to fetch from the table are claimed
+ * a batch at a time through pglearn.claim_urls(), which hands a URL to one
+ * crawler only until the claim's lease runs out; each batch is fetched and
+ * committed before the next is claimed, so any number of crawlers share the
+ * table's URLs and one that dies loses nothing (claim_and_crawl()).  The
+ * robots.txt cache lives for the whole run, so every origin's is read once,
+ * whichever batch first names it.
+ *
  * Threads: the main thread only drives libcurl.  Finished pages go through a
  * bounded queue to one worker thread that decodes, extracts and writes them,
  * so parsing and database round trips overlap the network instead of
@@ -47,6 +55,8 @@ typedef struct CrawlState
 	size_t		failed;
 	size_t		refused;		/* failed at an address the policy refused */
 	bool		fatal;			/* the database went away */
+	size_t		claimed;		/* URLs claimed from the table */
+	StrSet	   *batch_stored;	/* claimed batch: URLs recorded (stored) */
 	bool		progress;		/* stderr is a terminal and not --quiet */
 	int64_t		started;
 	int64_t		last_progress;
@@ -84,6 +94,8 @@ record(CrawlState *cs, StoreRow *row)
 		else
 			fprintf(stderr, "failed %s: %s\n", row->url, row->error);
 	}
+	if (cs->batch_stored)
+		strset_add(cs->batch_stored, row->url);
 	if (store_put(cs->store, row) != 0)
 	{
 		cs->fatal = true;
@@ -401,66 +413,15 @@ fetch_robots(const CrawlConfig *cfg, RobotsCache *robots, StrList *origins)
 	return r;
 }
 
-int
-crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
+/*
+ * Validate and de-duplicate input into *out: URLs that are not http(s) or
+ * too long are reported and counted in *invalid, URLs in *seen (given
+ * before, or fetched earlier in this run) are dropped.  input's strings stay
+ * the caller's.
+ */
+static void
+take_urls(StrList *input, StrSet *seen, StrList *out, size_t *invalid)
 {
-	CrawlState	cs;
-	StrSet		seen;
-	StrList		urls;
-	size_t		invalid = 0;
-	size_t		feed_failed = 0;
-	size_t		feed_known = 0;	/* feed items skipped as already fetched */
-	size_t		feed_over_cap = 0;	/* feed items past --max-feed-items */
-	size_t		disallowed = 0;
-	RobotsCache *robots = NULL;
-	StrList		allowed;
-	int			status;
-	double		secs;
-
-	memset(&cs, 0, sizeof(cs));
-	cs.cfg = cfg;
-	cs.store = store;
-	cs.started = now_ms();
-	cs.progress = !cfg->quiet && isatty(STDERR_FILENO);
-	strset_init(&seen);
-	strlist_init(&urls);
-	strlist_init(&allowed);
-
-	/*
-	 * Feeds first: their items join the input, except those already fetched
-	 * well (or given up on), so polling a feed does not re-fetch old items.
-	 */
-	if (feeds && feeds->len > 0 && !interrupted)
-	{
-		StrList		items;
-		FeedState	fs = {&items, cfg->max_feed_items, 0, 0};
-		FetchOptions fo = cfg->fetch;
-		StrSet		known;
-
-		strlist_init(&items);
-		strset_init(&known);
-		fo.accept = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1";
-		if (fetch_all(&fo, feeds->items, feeds->len, on_feed, &fs) != 0)
-			cs.fatal = true;
-		feed_failed = fs.failed;
-		feed_over_cap = fs.over_cap;
-		if (!cs.fatal && items.len > 0 &&
-			store_known_urls(store, items.items, items.len, &known) != 0)
-			cs.fatal = true;
-		for (size_t i = 0; i < items.len; i++)
-		{
-			if (strset_contains(&known, items.items[i]))
-			{
-				feed_known++;
-				free(items.items[i]);
-			}
-			else
-				strlist_push(input, items.items[i]);
-		}
-		free(items.items);
-		strset_free(&known);
-	}
-
 	for (size_t i = 0; i < input->len; i++)
 	{
 		const char *u = input->items[i];
@@ -473,56 +434,74 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 			fprintf(stderr, "pglearn: skipping \"%s\": not an http(s) URL of at most %d bytes\n",
 					shown, MAX_URL_BYTES);
 			free(shown);
-			invalid++;
+			(*invalid)++;
 			continue;
 		}
 		free(norm);
-		if (strset_add(&seen, u))
-			strlist_push(&urls, xstrdup(u));
+		if (strset_add(seen, u))
+			strlist_push(out, xstrdup(u));
 	}
-	cs.total = urls.len;
+}
 
-	/* robots.txt, one fetch per origin */
-	if (!cfg->ignore_robots && urls.len > 0 && !interrupted && !cs.fatal)
+/*
+ * Fetch urls (valid and distinct) and hand every outcome to record():
+ * robots.txt of the origins *robots does not know yet (the cache lives for
+ * the whole run, so each origin's is read once), the rows robots.txt
+ * disallows, then the pages, in passes while redirects lead to hosts whose
+ * robots.txt was not read yet.  *robots is created on first use (left NULL
+ * with --ignore-robots).  Sets cs->fatal when libcurl or the database fails.
+ */
+static void
+crawl_pages(CrawlState *cs, RobotsCache **robots_p, StrList *urls, size_t *disallowed)
+{
+	const CrawlConfig *cfg = cs->cfg;
+	RobotsCache *robots = *robots_p;
+	StrList		allowed;
+
+	strlist_init(&allowed);
+
+	/* robots.txt, one fetch per origin and run */
+	if (!cfg->ignore_robots && urls->len > 0 && !interrupted && !cs->fatal)
 	{
 		StrSet		origin_seen;
 		StrList		origins;
 
+		if (robots == NULL)
+			robots = *robots_p = robots_new();
 		strset_init(&origin_seen);
 		strlist_init(&origins);
-		for (size_t i = 0; i < urls.len; i++)
+		for (size_t i = 0; i < urls->len; i++)
 		{
-			char	   *o = url_origin(urls.items[i]);
+			char	   *o = url_origin(urls->items[i]);
 
-			if (o && strset_add(&origin_seen, o))
+			if (o && !robots_known(robots, o) && strset_add(&origin_seen, o))
 				strlist_push(&origins, o);
 			else
 				free(o);
 		}
-		robots = robots_new();
-		if (fetch_robots(cfg, robots, &origins) != 0)
-			cs.fatal = true;
+		if (origins.len > 0 && fetch_robots(cfg, robots, &origins) != 0)
+			cs->fatal = true;
 		strset_free(&origin_seen);
 		strlist_free(&origins);
 	}
 
-	for (size_t i = 0; i < urls.len; i++)
+	for (size_t i = 0; i < urls->len; i++)
 	{
-		if (robots && !robots_allowed(robots, urls.items[i]))
+		if (robots && !robots_allowed(robots, urls->items[i]))
 		{
 			StoreRow	row;
 
 			memset(&row, 0, sizeof(row));
-			row.url = xstrdup(urls.items[i]);
+			row.url = xstrdup(urls->items[i]);
 			row.error = xstrdup("disallowed by robots.txt");
-			disallowed++;
-			record(&cs, &row);
+			(*disallowed)++;
+			record(cs, &row);
 		}
 		else
-			strlist_push(&allowed, xstrdup(urls.items[i]));
+			strlist_push(&allowed, xstrdup(urls->items[i]));
 	}
 
-	if (!cs.fatal && !interrupted && allowed.len > 0)
+	if (!cs->fatal && !interrupted && allowed.len > 0)
 	{
 		FetchOptions fo = cfg->fetch;
 
@@ -540,7 +519,7 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 		StrList		pass_urls = allowed;
 
 		memset(&q, 0, sizeof(q));
-		q.cs = &cs;
+		q.cs = cs;
 		memset(&rc, 0, sizeof(rc));
 		strset_init(&rc.asked);
 		strlist_init(&rc.missing);
@@ -596,12 +575,169 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 		pthread_cond_destroy(&q.not_full);
 		pthread_cond_destroy(&q.not_empty);
 		pthread_mutex_destroy(&q.mu);
-		disallowed += rc.disallowed;
+		*disallowed += rc.disallowed;
 		strset_free(&rc.asked);
 		strlist_free(&rc.missing);
 		strlist_free(&rc.retry);
 		if (fetch_failed)
+			cs->fatal = true;
+	}
+	strlist_free(&allowed);
+}
+
+/*
+ * --pending/--stale: claim a batch of URLs (pglearn.claim_urls), fetch and
+ * store it, and claim the next, until no unclaimed URL is left.  Each batch
+ * is committed before the next claim, so a crawler killed mid-batch leaves
+ * only the URLs of that batch it had not committed, still claimed: another
+ * crawler takes them once the lease runs out.  A URL this run has handled
+ * already (claimed again after its lease, as a --stale 0 or a failing URL
+ * can be in a long run) is not fetched twice.  Interrupted, the crawler
+ * gives back the URLs of its batch that it did not store, so nobody waits
+ * for their lease.
+ */
+static void
+claim_and_crawl(CrawlState *cs, RobotsCache **robots, StrSet *seen,
+				size_t *invalid, size_t *disallowed)
+{
+	const CrawlConfig *cfg = cs->cfg;
+	bool		warned = false;
+
+	while (!interrupted && !cs->fatal)
+	{
+		StrList		claimed;
+		StrList		batch;
+		StrSet		stored;
+		int64_t		claimed_at = now_ms();
+
+		strlist_init(&claimed);
+		if (store_claim_urls(cs->store, cfg->claim_pending, cfg->claim_stale_days, cfg->claim_size,
+							 cfg->lease_ms, cfg->claimant, &claimed) != 0)
+		{
+			cs->fatal = true;
+			strlist_free(&claimed);
+			break;
+		}
+		if (claimed.len == 0)
+		{
+			strlist_free(&claimed);
+			break;				/* nothing left that nobody holds */
+		}
+		cs->claimed += claimed.len;
+		strlist_init(&batch);
+		take_urls(&claimed, seen, &batch, invalid);
+		cs->total += batch.len;
+
+		strset_init(&stored);
+		cs->batch_stored = &stored;
+		if (batch.len > 0)
+			crawl_pages(cs, robots, &batch, disallowed);
+		/* committed before the next claim: what is claimed is what may be lost */
+		if (store_flush(cs->store) != 0)
+			cs->fatal = true;
+		cs->batch_stored = NULL;
+
+		if (interrupted && !cs->fatal)
+		{
+			StrList		unstored;
+			long		released;
+
+			strlist_init(&unstored);
+			for (size_t i = 0; i < batch.len; i++)
+				if (!strset_contains(&stored, batch.items[i]))
+					strlist_push(&unstored, xstrdup(batch.items[i]));
+			released = store_release_claims(cs->store, unstored.items, unstored.len, cfg->claimant);
+			if (released > 0 && !cfg->quiet)
+				fprintf(stderr, "pglearn %s: gave back %ld claimed URLs not fetched\n",
+						cfg->command, released);
+			strlist_free(&unstored);
+		}
+		if (!warned && now_ms() - claimed_at > cfg->lease_ms)
+		{
+			fprintf(stderr, "pglearn %s: a batch of %zu claimed URLs took %.1f s, longer than its lease"
+					" (--lease %.1f s): another crawler may have fetched some of them too"
+					" (raise --lease or lower --claim-size)\n",
+					cfg->command, claimed.len, (now_ms() - claimed_at) / 1000.0, cfg->lease_ms / 1000.0);
+			warned = true;
+		}
+		strset_free(&stored);
+		strlist_free(&batch);
+		strlist_free(&claimed);
+	}
+	if (cfg->verbose)
+		fprintf(stderr, "pglearn %s: %zu URLs claimed as %s\n", cfg->command, cs->claimed, cfg->claimant);
+}
+
+int
+crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
+{
+	CrawlState	cs;
+	StrSet		seen;
+	StrList		urls;
+	size_t		invalid = 0;
+	size_t		feed_failed = 0;
+	size_t		feed_known = 0;	/* feed items skipped as already fetched */
+	size_t		feed_over_cap = 0;	/* feed items past --max-feed-items */
+	size_t		disallowed = 0;
+	RobotsCache *robots = NULL;
+	int			status;
+	double		secs;
+
+	memset(&cs, 0, sizeof(cs));
+	cs.cfg = cfg;
+	cs.store = store;
+	cs.started = now_ms();
+	cs.progress = !cfg->quiet && isatty(STDERR_FILENO);
+	strset_init(&seen);
+	strlist_init(&urls);
+
+	/*
+	 * Feeds first: their items join the input, except those already fetched
+	 * well (or given up on), so polling a feed does not re-fetch old items.
+	 */
+	if (feeds && feeds->len > 0 && !interrupted)
+	{
+		StrList		items;
+		FeedState	fs = {&items, cfg->max_feed_items, 0, 0};
+		FetchOptions fo = cfg->fetch;
+		StrSet		known;
+
+		strlist_init(&items);
+		strset_init(&known);
+		fo.accept = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1";
+		if (fetch_all(&fo, feeds->items, feeds->len, on_feed, &fs) != 0)
 			cs.fatal = true;
+		feed_failed = fs.failed;
+		feed_over_cap = fs.over_cap;
+		if (!cs.fatal && items.len > 0 &&
+			store_known_urls(store, items.items, items.len, &known) != 0)
+			cs.fatal = true;
+		for (size_t i = 0; i < items.len; i++)
+		{
+			if (strset_contains(&known, items.items[i]))
+			{
+				feed_known++;
+				free(items.items[i]);
+			}
+			else
+				strlist_push(input, items.items[i]);
+		}
+		free(items.items);
+		strset_free(&known);
+	}
+
+	/* the URLs given (and the feeds' items), then those claimed */
+	take_urls(input, &seen, &urls, &invalid);
+	cs.total = urls.len;
+	if (urls.len > 0)
+		crawl_pages(&cs, &robots, &urls, &disallowed);
+	if (cfg->claim)
+	{
+		/* no batch transaction may be open while claiming */
+		if (!cs.fatal && store_flush(store) != 0)
+			cs.fatal = true;
+		if (!cs.fatal)
+			claim_and_crawl(&cs, &robots, &seen, &invalid, &disallowed);
 	}
 	if (store_flush(store) != 0)
 		cs.fatal = true;
@@ -644,6 +780,5 @@ crawl_run(const CrawlConfig *cfg, Store *store, StrList *input, StrList *feeds)
 	robots_free(robots);
 	strset_free(&seen);
 	strlist_free(&urls);
-	strlist_free(&allowed);
 	return status;
 }

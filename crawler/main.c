@@ -134,7 +134,11 @@ usage_crawl(FILE *f)
 			"      --pending              rows never fetched or failed fewer than 5 times\n"
 			"      --stale=DAYS           rows fetched more than DAYS days ago (fewer than 5 failures)\n"
 			"      --max-feed-items=N     links taken from each feed (default %d)\n"
-			"\n", FEED_MAX_ITEMS_DEFAULT);
+			"Sharing --pending/--stale with other crawlers (claims in the database):\n"
+			"      --claim-size=N         URLs claimed per batch (default %d)\n"
+			"      --lease=SEC            a claim lasts SEC seconds; a crawler that dies\n"
+			"                             holds its batch that long (default %d)\n"
+			"\n", FEED_MAX_ITEMS_DEFAULT, CLAIM_SIZE_DEFAULT, LEASE_SECONDS_DEFAULT);
 	usage_fetch_options(f);
 	fprintf(f, "\nExit status: 0 all fetched, 1 some failed, 2 usage or database error.\n");
 }
@@ -229,7 +233,9 @@ enum
 	OPT_NO_FETCH,
 	OPT_ALLOW_PRIVATE,
 	OPT_ALLOW_CIDR,
-	OPT_MAX_FEED_ITEMS
+	OPT_MAX_FEED_ITEMS,
+	OPT_CLAIM_SIZE,
+	OPT_LEASE
 };
 
 static const struct option long_options[] = {
@@ -256,6 +262,8 @@ static const struct option long_options[] = {
 	{"pending", no_argument, NULL, OPT_PENDING},
 	{"stale", required_argument, NULL, OPT_STALE},
 	{"max-feed-items", required_argument, NULL, OPT_MAX_FEED_ITEMS},
+	{"claim-size", required_argument, NULL, OPT_CLAIM_SIZE},
+	{"lease", required_argument, NULL, OPT_LEASE},
 	/* add only */
 	{"no-fetch", no_argument, NULL, OPT_NO_FETCH},
 	{NULL, 0, NULL, 0}
@@ -271,6 +279,8 @@ typedef struct Args
 	bool		pending;
 	long		stale_days;		/* -1: off */
 	bool		no_fetch;
+	bool		claim_option;	/* --claim-size or --lease given */
+	char		claimant[200];	/* claimed_by of this run (claim_urls takes up to 200) */
 	AddressPolicy addresses;	/* crawl.fetch.addresses points here */
 } Args;
 
@@ -311,6 +321,8 @@ parse_args(const char *command, int argc, char **argv, Args *a)
 	a->crawl.fetch.user_agent = PGLEARN_USER_AGENT;
 	a->crawl.max_text = 100000;
 	a->crawl.max_feed_items = FEED_MAX_ITEMS_DEFAULT;
+	a->crawl.claim_size = CLAIM_SIZE_DEFAULT;
+	a->crawl.lease_ms = LEASE_SECONDS_DEFAULT * 1000L;
 	a->crawl.fetch.addresses = &a->addresses;
 	a->batch = 50;
 	a->stale_days = -1;
@@ -431,6 +443,21 @@ parse_args(const char *command, int argc, char **argv, Args *a)
 				if (!parse_long(optarg, 0, 100000, &a->stale_days))
 					return bad_usage(command, "--stale must be 0..100000 days, not \"%s\"", optarg), -1;
 				break;
+			case OPT_CLAIM_SIZE:
+				if (!is_crawl)
+					return bad_usage(command, "unknown option \"%s\"", "--claim-size"), -1;
+				if (!parse_long(optarg, 1, 100000, &v))
+					return bad_usage(command, "--claim-size must be 1..100000, not \"%s\"", optarg), -1;
+				a->crawl.claim_size = (int) v;
+				a->claim_option = true;
+				break;
+			case OPT_LEASE:
+				if (!is_crawl)
+					return bad_usage(command, "unknown option \"%s\"", "--lease"), -1;
+				if (!parse_seconds(optarg, &a->crawl.lease_ms))
+					return bad_usage(command, "--lease must be positive seconds, at most 86400, not \"%s\"", optarg), -1;
+				a->claim_option = true;
+				break;
 			case OPT_NO_FETCH:
 				if (is_crawl)
 					return bad_usage(command, "unknown option \"%s\"", "--no-fetch"), -1;
@@ -534,13 +561,27 @@ crawl_main(int argc, char **argv)
 		goto usage_fail;
 	}
 
-	if (store_open(&store, a.dbname, (int) a.batch) != 0)
+	if (a.claim_option && !a.pending && a.stale_days < 0)
 	{
-		store_close(&store);
+		bad_usage("crawl", "%s", "--claim-size and --lease are for --pending and --stale");
 		goto usage_fail;
 	}
-	if ((a.pending || a.stale_days >= 0) &&
-		store_select_urls(&store, a.pending, (int) a.stale_days, &urls) != 0)
+	if (a.pending || a.stale_days >= 0)
+	{
+		char		host[256];
+
+		/* who holds a claim, for pglearn.crawl_claims readers and release */
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "unknown-host");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(a.claimant, sizeof(a.claimant), "%.150s pid %ld", host, (long) getpid());
+		a.crawl.claim = true;
+		a.crawl.claim_pending = a.pending;
+		a.crawl.claim_stale_days = (int) a.stale_days;
+		a.crawl.claimant = a.claimant;
+	}
+
+	if (store_open(&store, a.dbname, (int) a.batch) != 0)
 	{
 		store_close(&store);
 		goto usage_fail;

@@ -6,7 +6,8 @@
  * prepared and parameterised; every result is checked and cleared.
  *
  * The rules are the extension's functions (pglearn.record_fetch,
- * record_fetch_error, add, needs_fetch, urls_to_fetch, known_urls):
+ * record_fetch_error, add, needs_fetch, claim_urls, release_claims,
+ * known_urls):
  *  - a successful fetch always replaces the fetched columns and clears
  *    fetch_error/error_count;
  *  - a failed fetch replaces http_status/fetch_error/fetched_at only when the
@@ -246,7 +247,7 @@ write_batch(Store *s)
  * flight was rolled back by the server, so writing it again is safe.
  */
 static bool
-reconnect(Store *s)
+reconnect(Store *s, const char *retrying)
 {
 	fprintf(stderr, "pglearn: lost the database connection: %s", PQerrorMessage(s->conn));
 	PQreset(s->conn);
@@ -255,7 +256,7 @@ reconnect(Store *s)
 		fprintf(stderr, "pglearn: cannot reconnect: %s", PQerrorMessage(s->conn));
 		return false;
 	}
-	fprintf(stderr, "pglearn: reconnected, writing the batch again\n");
+	fprintf(stderr, "pglearn: reconnected, %s\n", retrying);
 	return true;
 }
 
@@ -266,7 +267,7 @@ store_flush(Store *s)
 		return 0;
 	if (write_batch(s))
 		s->written += s->nrows;
-	else if (PQstatus(s->conn) != CONNECTION_OK && reconnect(s) && write_batch(s))
+	else if (PQstatus(s->conn) != CONNECTION_OK && reconnect(s, "writing the batch again") && write_batch(s))
 		s->written += s->nrows;
 	else
 	{
@@ -328,20 +329,74 @@ store_put(Store *s, StoreRow *row)
 	return 0;
 }
 
+/*
+ * A text[] literal of urls[from..to): every element quoted, '"' and '\\'
+ * escaped.  The caller frees the buffer.
+ */
+static void
+text_array(Buf *arr, char *const *urls, size_t from, size_t to)
+{
+	buf_init(arr);
+	buf_appendc(arr, '{');
+	for (size_t j = from; j < to; j++)
+	{
+		if (j > from)
+			buf_appendc(arr, ',');
+		buf_appendc(arr, '"');
+		for (const char *c = urls[j]; *c; c++)
+		{
+			if (*c == '"' || *c == '\\')
+				buf_appendc(arr, '\\');
+			buf_appendc(arr, *c);
+		}
+		buf_appendc(arr, '"');
+	}
+	buf_appendc(arr, '}');
+}
+
+/*
+ * One parameterised statement outside a batch; after a lost connection,
+ * reconnect once and run it again.  A claim whose answer was lost with the
+ * connection stays ours until its lease ends, and is then handed out again:
+ * it costs a wait, never a URL.
+ */
+static PGresult *
+exec_params_retry(Store *s, const char *sql, int nparams, const char *const *params)
+{
+	PGresult   *res = PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQstatus(s->conn) != CONNECTION_OK)
+	{
+		PQclear(res);
+		if (!reconnect(s, "asking again"))
+			return NULL;
+		res = PQexecParams(s->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	}
+	return res;
+}
+
 int
-store_select_urls(Store *s, bool pending, int stale_days, StrList *out)
+store_claim_urls(Store *s, bool pending, int stale_days, int n, long lease_ms,
+				 const char *claimed_by, StrList *out)
 {
 	char		days[16];
-	const char *params[2] = {pending ? "t" : "f", days};
+	char		count[16];
+	char		lease[48];
+	const char *params[5] = {pending ? "t" : "f", days, count, lease, claimed_by};
 	PGresult   *res;
 
 	snprintf(days, sizeof(days), "%d", stale_days);
-	res = PQexecParams(s->conn,
-					   "SELECT u.url FROM pglearn.urls_to_fetch($1::bool, $2::int4) AS u ORDER BY u.id",
-					   2, NULL, params, NULL, NULL, 0);
+	snprintf(count, sizeof(count), "%d", n);
+	snprintf(lease, sizeof(lease), "%ld milliseconds", lease_ms);
+	res = exec_params_retry(s,
+							"SELECT c.url FROM pglearn.claim_urls($1::bool, $2::int4, $3::int4,"
+							" $4::interval, $5::text) AS c ORDER BY c.id",
+							5, params);
+	if (res == NULL)
+		return -1;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		fprintf(stderr, "pglearn: cannot read URLs to crawl: %s", PQerrorMessage(s->conn));
+		fprintf(stderr, "pglearn: cannot claim URLs to crawl: %s", PQerrorMessage(s->conn));
 		PQclear(res);
 		return -1;
 	}
@@ -349,6 +404,40 @@ store_select_urls(Store *s, bool pending, int stale_days, StrList *out)
 		strlist_push(out, xstrdup(PQgetvalue(res, i, 0)));
 	PQclear(res);
 	return 0;
+}
+
+long
+store_release_claims(Store *s, char *const *urls, size_t n, const char *claimed_by)
+{
+	long		released = 0;
+	size_t		i = 0;
+
+	/* one array parameter per 1000 URLs keeps statements small */
+	while (i < n)
+	{
+		size_t		end = i + 1000 < n ? i + 1000 : n;
+		Buf			arr;
+		const char *params[2];
+		PGresult   *res;
+
+		text_array(&arr, urls, i, end);
+		params[0] = arr.data;
+		params[1] = claimed_by;
+		res = exec_params_retry(s, "SELECT pglearn.release_claims($1::text[], $2::text)", 2, params);
+		buf_free(&arr);
+		if (res == NULL)
+			return -1;
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			fprintf(stderr, "pglearn: cannot give back claimed URLs: %s", PQerrorMessage(s->conn));
+			PQclear(res);
+			return -1;
+		}
+		released += atol(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		i = end;
+	}
+	return released;
 }
 
 int
@@ -364,22 +453,7 @@ store_known_urls(Store *s, char *const *urls, size_t n, StrSet *done)
 		const char *params[1];
 		PGresult   *res;
 
-		buf_init(&arr);
-		buf_appendc(&arr, '{');
-		for (size_t j = i; j < end; j++)
-		{
-			if (j > i)
-				buf_appendc(&arr, ',');
-			buf_appendc(&arr, '"');
-			for (const char *c = urls[j]; *c; c++)
-			{
-				if (*c == '"' || *c == '\\')
-					buf_appendc(&arr, '\\');
-				buf_appendc(&arr, *c);
-			}
-			buf_appendc(&arr, '"');
-		}
-		buf_appendc(&arr, '}');
+		text_array(&arr, urls, i, end);
 		params[0] = arr.data;
 		res = PQexecParams(s->conn,
 						   "SELECT u FROM pglearn.known_urls($1::text[]) AS u",

@@ -50,10 +50,22 @@ int			store_put(Store *s, StoreRow *row);
 int			store_flush(Store *s);
 
 /*
- * URLs to crawl from the table: pending (never fetched or failed fewer than
- * 5 times) and/or stale (fetched more than stale_days ago; <0 = off).
+ * Claim at most n of the URLs to crawl from the table (pglearn.claim_urls):
+ * pending (never fetched or failing, not given up) and/or stale (fetched
+ * more than stale_days ago; <0 = off), that no other crawler's unexpired
+ * claim holds, for lease_ms milliseconds, in the name of claimed_by.
+ * Appends them to *out (by id).  Runs outside any batch transaction (none
+ * may be open: flush first).  Returns 0, or -1 with a message on stderr.
  */
-int			store_select_urls(Store *s, bool pending, int stale_days, StrList *out);
+int			store_claim_urls(Store *s, bool pending, int stale_days, int n, long lease_ms,
+							 const char *claimed_by, StrList *out);
+
+/*
+ * Give back claimed_by's claims on urls[0..n) (pglearn.release_claims), so
+ * another crawler may take them before the lease ends.  Returns the number
+ * released, or -1 with a message on stderr.
+ */
+long		store_release_claims(Store *s, char *const *urls, size_t n, const char *claimed_by);
 
 /*
  * Add to *done those of urls[0..n) whose row already holds a good fetch or

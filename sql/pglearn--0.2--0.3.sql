@@ -1379,3 +1379,135 @@ COMMENT ON FUNCTION search(text, int4) IS
 	'the k articles best matching a web-search query (words, "phrases", or, -excluded) by ts_rank_cd, title above description above url above body, ties by URL; articles labelled -1 are left out';
 
 -- END search
+
+-- BEGIN crawl claims (crawler/crawl.c, crawler/store.c; helper-owned section)
+--
+-- Crawlers sharing the work: claims with a lease
+--
+
+-- Several `pglearn crawl --pending` (or --stale) processes, on one machine
+-- or many, read urls_to_fetch() alike and fetched every URL once each.  Now
+-- a crawler claims the URLs it fetches, a batch at a time, and a claim
+-- lasts for a lease: a URL claimed and not yet expired is handed to nobody
+-- else, and the claims of a crawler killed mid-batch expire, so its URLs
+-- go to the next crawler that asks after the lease; nothing is lost.
+--
+-- The claims are a table of their own, keyed by url (examples is
+-- distributed by url on Citus, and this table can be placed beside it);
+-- examples itself is not written, so a claim never takes a row lock a
+-- labeller would wait for.  Claims are made through the coordinator
+-- serially: claim_urls() takes a transaction advisory lock before it looks,
+-- so two claimers never see the same unclaimed URL (each sees the claims
+-- the one before it committed).  The lock is held for one short statement
+-- per batch of URLs, which is nothing beside fetching them.  FOR UPDATE
+-- SKIP LOCKED on examples would do the same on one node, but Citus refuses
+-- FOR UPDATE in a query over many shards, and it would make a labeller
+-- wait.  The primary key is the last word: a URL claimed by some other
+-- route meanwhile is taken only if that claim has expired (ON CONFLICT ...
+-- WHERE), so a URL is never claimed twice at once, however claim_urls is
+-- called.
+--
+-- A claim is not given back when its URL is fetched: a fetched URL is no
+-- longer pending (and not stale for another day), and a URL that failed
+-- must not be handed straight to another crawler, which would fetch it
+-- again in the same round; it is tried again once its lease is over.
+-- Expired claims are deleted by the next claim_urls().
+CREATE TABLE crawl_claims (
+	url			text PRIMARY KEY,
+	claimed_until timestamptz NOT NULL,
+	claimed_by	text NOT NULL
+);
+-- the expired claims claim_urls() deletes, found without a scan
+CREATE INDEX crawl_claims_until_idx ON crawl_claims (claimed_until);
+COMMENT ON TABLE crawl_claims IS
+	'URLs a crawler has claimed to fetch, until claimed_until (claim_urls()); an expired claim counts as none';
+COMMENT ON COLUMN crawl_claims.claimed_by IS
+	'who claimed it: pglearn crawl says "HOST pid PID"';
+
+-- The pending rows in id order, which claim_urls() walks: without it each
+-- batch would step over every row fetched already.
+CREATE INDEX examples_pending_idx ON examples (id) WHERE crawl_state IN ('not fetched', 'failing');
+
+-- At most n of the URLs urls_to_fetch(pending, stale_days) gives, which no
+-- unexpired claim holds, claimed for lease by claimed_by; by id.
+CREATE FUNCTION claim_urls(pending bool, stale_days int4 DEFAULT -1, n int4 DEFAULT 100,
+						   lease interval DEFAULT '10 minutes', claimed_by text DEFAULT NULL)
+	RETURNS TABLE (id int8, url text)
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+#variable_conflict use_column
+DECLARE
+	claimant text := coalesce(claimed_by, session_user || ' pid ' || pg_backend_pid());
+	t timestamptz;
+BEGIN
+	IF pending IS NULL OR stale_days IS NULL OR n IS NULL OR lease IS NULL THEN
+		RAISE EXCEPTION 'claim_urls() needs pending, stale_days, n and lease'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF n < 1 OR n > 100000 THEN
+		RAISE EXCEPTION 'n must be between 1 and 100000, not %', n
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'n is how many URLs one call claims.';
+	END IF;
+	IF lease <= interval '0' OR lease > interval '7 days' THEN
+		RAISE EXCEPTION 'lease must be positive and at most 7 days, not %', lease
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A claim lasts for its lease; after that another crawler may take the URL.',
+				  HINT = 'Give a lease longer than a batch of n URLs takes to fetch, such as ''10 minutes''.';
+	END IF;
+	IF claimant = '' OR length(claimant) > 200 THEN
+		RAISE EXCEPTION 'claimed_by must be 1 to 200 characters'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- one claimer at a time (see above); the key is this table's oid
+	PERFORM pg_advisory_xact_lock('pglearn.crawl_claims'::regclass::oid::int8);
+	t := clock_timestamp();
+	DELETE FROM pglearn.crawl_claims c WHERE c.claimed_until <= t;
+	RETURN QUERY
+	WITH candidates AS (
+		(SELECT e.id, e.url FROM pglearn.examples e
+		  WHERE claim_urls.pending AND e.crawl_state IN ('not fetched', 'failing')
+			AND NOT EXISTS (SELECT FROM pglearn.crawl_claims c WHERE c.url = e.url)
+		  ORDER BY e.id LIMIT claim_urls.n)
+		UNION
+		(SELECT e.id, e.url FROM pglearn.examples e
+		  WHERE claim_urls.stale_days >= 0 AND e.crawl_state <> 'gave up'
+			AND e.fetched_at < t - make_interval(days => claim_urls.stale_days)
+			AND NOT EXISTS (SELECT FROM pglearn.crawl_claims c WHERE c.url = e.url)
+		  ORDER BY e.id LIMIT claim_urls.n)
+		ORDER BY 1 LIMIT claim_urls.n
+	), claimed AS (
+		INSERT INTO pglearn.crawl_claims AS c (url, claimed_until, claimed_by)
+		SELECT k.url, t + claim_urls.lease, claimant FROM candidates k
+		ON CONFLICT ON CONSTRAINT crawl_claims_pkey DO UPDATE
+		   SET claimed_until = EXCLUDED.claimed_until, claimed_by = EXCLUDED.claimed_by
+		 WHERE c.claimed_until <= t
+		RETURNING c.url
+	)
+	SELECT k.id, k.url FROM candidates k JOIN claimed USING (url) ORDER BY k.id;
+END
+$$;
+COMMENT ON FUNCTION claim_urls(bool, int4, int4, interval, text) IS
+	'claims for lease at most n of the URLs urls_to_fetch(pending, stale_days) gives that no unexpired claim holds, and returns them by id: crawlers calling it concurrently never get the same URL, and a dead crawler''s URLs are handed out again after the lease';
+REVOKE EXECUTE ON FUNCTION claim_urls(bool, int4, int4, interval, text) FROM PUBLIC;
+
+-- A crawler that stops early (interrupted, or its database writes failed)
+-- gives back the URLs it claimed and did not fetch, so others need not wait
+-- for the lease.  Only claimed_by's own claims; returns how many.
+CREATE FUNCTION release_claims(urls text[], claimed_by text)
+	RETURNS int8
+	LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+BEGIN ATOMIC
+	WITH released AS (
+		DELETE FROM pglearn.crawl_claims c
+		 WHERE c.url = ANY (release_claims.urls) AND c.claimed_by = release_claims.claimed_by
+		RETURNING 1
+	)
+	SELECT count(*) FROM released;
+END;
+COMMENT ON FUNCTION release_claims(text[], text) IS
+	'gives back those of the URLs that claimed_by holds claims on (claim_urls()), so another crawler may take them at once; returns how many';
+REVOKE EXECUTE ON FUNCTION release_claims(text[], text) FROM PUBLIC;
+
+-- END crawl claims

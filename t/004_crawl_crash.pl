@@ -62,7 +62,9 @@ my $fetched_sql = q{SELECT count(*) FROM pglearn.examples WHERE fetched_at IS NO
 # PGAPPNAME (set by the test framework) would hide the crawler's own name
 my @crawl = ($crawler, 'crawl', '--allow-cidr', '127.0.0.1/32', '--pending', '--quiet', '--dbname', "$connstr application_name=crawl_crash",
 	'--batch', $batch,
-	'--jobs', 4, '--per-host', 4, '--delay', 0, '--timeout', 10);
+	'--jobs', 4, '--per-host', 4, '--delay', 0, '--timeout', 10,
+	# the URLs the crashed crawl had claimed are handed out again after this
+	'--lease', 3);
 my ($crawl_out, $crawl_err) = ('', '');
 # the row lock: the batch that reaches this URL waits with its earlier rows
 # written but not committed
@@ -107,7 +109,10 @@ is($node->safe_psql('postgres', q{
 	                                    OR final_url IS NULL))}),
 	0, 'no row is half-written: either untouched or all fetched columns set');
 
-# the rest
+# the rest, once the crashed crawl's claims (pglearn.crawl_claims) expired
+ok($node->poll_query_until('postgres',
+	q{SELECT NOT EXISTS (SELECT FROM pglearn.crawl_claims WHERE claimed_until > clock_timestamp())}),
+	"the crashed crawl's claims expire after their lease");
 IPC::Run::run([ @crawl ], '>', \$stdout, '2>', \$stderr);
 is($? >> 8, 0, 'crawl --pending after the crash exits 0') or diag($stderr);
 is($node->safe_psql('postgres', q{

@@ -89,6 +89,8 @@ def sample(typ, argname, s, fn, second=False):
         return "'{}'::pg_catalog.jsonb"
     if typ == "regclass":
         return "'pglearn.examples'::pg_catalog.regclass"
+    if typ == "interval":
+        return "'10 minutes'::pg_catalog.interval"
     if typ == "tsvector":
         return "'planner:1 vacuum:2,3'::pg_catalog.tsvector"
     if typ == "text[]":
