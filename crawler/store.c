@@ -13,7 +13,9 @@
  *  - a failed fetch replaces http_status/fetch_error/fetched_at only when the
  *    stored row has no good fetch, and always increments error_count, so a
  *    transient failure never wipes good content;
- *  - crawl never names the label column; add changes it only for +1/-1.
+ *  - crawl never names the label column; add changes it only for +1/-1;
+ *  - --pending/--stale URLs are claimed (claim_urls), so crawlers sharing a
+ *    table never get the same URL while its lease holds.
  */
 #include "store.h"
 

@@ -11,7 +11,8 @@
 # isolation against an assert-enabled PostgreSQL built from source
 # (t/cassert.sh), publishing to a real Redis (t/redis/run.sh), README's
 # roles recipe and what each role may do (t/roles/run.sh), the
-# crawler's tests (crawler/t) and its main-content extraction on fixture
+# crawler's tests (crawler/t), crawlers sharing the work through claims
+# (crawler/t/claims.sh) and its main-content extraction on fixture
 # pages (crawler/t/extract_test.sh), README's install and Redis set-up steps in a
 # new shell and session (t/setup), README's "Operations" (t/ops: dump,
 # archive, base backup and restore, a standby, failover mid-crawl, check),
@@ -134,6 +135,7 @@ run_suite cassert bash t/cassert.sh
 run_suite redis bash t/redis/run.sh
 run_suite roles bash t/roles/run.sh
 run_suite crawler bash crawler/t/run.sh
+run_suite claims bash crawler/t/claims.sh
 run_suite extract bash crawler/t/extract_test.sh
 run_suite setup bash t/setup/run.sh
 run_suite ops bash t/ops/run.sh
