@@ -607,7 +607,7 @@ CREATE FUNCTION _uncertain_stored(per_host int4,
 	AS 'MODULE_PATHNAME', 'pglearn_uncertain_stored'
 	LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100;
 COMMENT ON FUNCTION _uncertain_stored(int4) IS
-	'internal: _uncertain_candidates in rank order, one row per final URL, then per title, at most per_host per host (NULL: no limit), one row per call so a LIMIT above it ends the walk';
+	'internal: _uncertain_candidates in rank order, one row per final URL, then per title, the first per_host of each host before the other rows of any host (NULL: no preference), one row per call so a LIMIT above it ends the walk';
 
 -- With stored scores (model_name NULL) the rows come from
 -- _uncertain_stored(), called in the target list so that LIMIT k stops it
@@ -662,10 +662,11 @@ BEGIN
 		SELECT t.*, row_number() OVER (PARTITION BY t.host ORDER BY abs(t.p - 0.5), t.url) AS n3
 		  FROM by_title t WHERE t.n2 = 1
 	)
-	SELECT row_number() OVER (ORDER BY abs(h.p - 0.5), h.url), h.id, h.url, h.title, h.host, h.p
+	-- a host's rows beyond per_host come after every other row (ranking.c)
+	SELECT row_number() OVER (ORDER BY (h.n3 > per_host) IS TRUE, abs(h.p - 0.5), h.url),
+		   h.id, h.url, h.title, h.host, h.p
 	  FROM by_host h
-	 WHERE per_host IS NULL OR h.n3 <= per_host
-	 ORDER BY abs(h.p - 0.5), h.url
+	 ORDER BY (h.n3 > per_host) IS TRUE, abs(h.p - 0.5), h.url
 	 LIMIT k;
 END
 $$;

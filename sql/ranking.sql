@@ -5,7 +5,8 @@
 \set SHOW_CONTEXT never
 TRUNCATE pglearn.examples, pglearn.models RESTART IDENTITY CASCADE;
 
--- 0.2's definition over stored scores, kept here as the reference
+-- 0.2's definition over stored scores, kept here as the reference, with
+-- 0.3's per_host rule
 CREATE FUNCTION uncertain_reference(k int4, per_host int4)
 	RETURNS TABLE (rank int8, id int8, url text, title text, host text, score float8)
 	LANGUAGE sql STABLE AS
@@ -35,10 +36,12 @@ $$
 		SELECT t.*, row_number() OVER (PARTITION BY t.host ORDER BY abs(t.p - 0.5), t.url) AS n3
 		  FROM by_title t WHERE t.n2 = 1
 	)
-	SELECT row_number() OVER (ORDER BY abs(h.p - 0.5), h.url), h.id, h.url, h.title, h.host, h.p
+	-- 0.3: a host's rows beyond per_host follow every other row, instead of
+	-- being dropped (so one site alone still fills the list)
+	SELECT row_number() OVER (ORDER BY (h.n3 > per_host) IS TRUE, abs(h.p - 0.5), h.url),
+		   h.id, h.url, h.title, h.host, h.p
 	  FROM by_host h
-	 WHERE per_host IS NULL OR h.n3 <= per_host
-	 ORDER BY abs(h.p - 0.5), h.url
+	 ORDER BY (h.n3 > per_host) IS TRUE, abs(h.p - 0.5), h.url
 	 LIMIT k
 $$;
 
@@ -209,3 +212,31 @@ DROP FUNCTION uncertain_reference(int4, int4);
 DROP FUNCTION recommend_reference(text, int4, int4, float8, bool);
 DELETE FROM pglearn.lists WHERE name = 'some-hosts';
 TRUNCATE pglearn.examples RESTART IDENTITY;
+
+--
+-- per_host is a preference: a host's rows beyond it follow the others
+--
+-- one site alone: to_label lists every candidate, in rank order
+INSERT INTO pglearn.examples (url, title, score) VALUES
+	('https://one.example/1', 'one 1', 0.50), ('https://one.example/2', 'one 2', 0.45),
+	('https://one.example/3', 'one 3', 0.40), ('https://one.example/4', 'one 4', 0.35),
+	('https://one.example/5', 'one 5', 0.30);
+SELECT rank, url FROM pglearn.to_label;
+SELECT rank, url FROM pglearn.to_label LIMIT 4;
+-- with another host: its row comes before one.example's fourth, then the held rows in rank order
+INSERT INTO pglearn.examples (url, title, score) VALUES ('https://two.example/1', 'two 1', 0.20);
+SELECT rank, url, host FROM pglearn.uncertain(NULL, NULL, 3);
+SELECT rank, url FROM pglearn.uncertain(NULL, NULL, 1);
+-- per_host NULL: rank order alone
+SELECT rank, url FROM pglearn.uncertain(NULL, NULL, NULL);
+-- a live model ranks by the same rule: fitted and rescored, its order is the stored one
+UPDATE pglearn.examples SET body = CASE WHEN url LIKE '%one.example%' THEN 'database index vacuum' ELSE 'football goal' END;
+INSERT INTO pglearn.examples (url, label, title, body) VALUES
+	('https://l.example/p1', 1, 'db', 'database index planner'), ('https://l.example/p2', 1, 'db 2', 'vacuum index'),
+	('https://l.example/n1', -1, 'fb', 'football match goal'), ('https://l.example/n2', -1, 'fb 2', 'goal keeper');
+SELECT pglearn.fit('per_host_model', params => '{"C": 1, "k": 2}') IS NOT NULL AS fitted;
+SELECT pglearn.rescore('per_host_model') > 0 AS rescored;
+SELECT (SELECT array_agg(url ORDER BY rank) FROM pglearn.uncertain('per_host_model', NULL, 1)) =
+	   (SELECT array_agg(url ORDER BY rank) FROM pglearn.uncertain(NULL, NULL, 1)) AS live_order_is_stored_order,
+	   (SELECT count(*) FROM pglearn.uncertain('per_host_model', NULL, 1)) AS rows;
+TRUNCATE pglearn.examples, pglearn.models RESTART IDENTITY;
