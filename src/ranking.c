@@ -20,6 +20,17 @@
  * are value-per-call: called from a target list (ProjectSet), a LIMIT above
  * stops the walk, so LIMIT 10 costs about ten rows' worth of work.
  *
+ * uncertain's per_host is a preference, not a filter: a host's rows beyond
+ * the first per_host are held back while other hosts' rows keep coming,
+ * and follow, in rank order, once the walk has run out of candidates.  So
+ * a database of one site still gets a full list to label (0.2 stopped at
+ * three rows).  Holding rows back costs no memory: the stream walks the
+ * candidates a second time, applying the same rules to the same rows in
+ * the same order, and returns only the rows it held back the first time.
+ * The second walk starts only when a caller asks for more rows than the
+ * first gave, i.e. when fewer than k / per_host hosts have candidates.
+ * recommend's one-per-host stays a filter: the user asked for it.
+ *
  * The query texts name only objects of the extension whose bodies are
  * bound when the extension script creates them (a view, a function with a
  * SQL-standard body): no operator or function here is looked up on the
@@ -106,10 +117,14 @@ typedef struct RankedStream
 	bool		exhausted;
 	bool		limit_hosts;	/* at most per_host rows of a host */
 	int32		per_host;
+	bool		hold_back;		/* ... before the rest of each host's rows */
+	bool		second_walk;	/* now returning the rows held back */
+	const char *query;			/* for the second walk (it has no arguments) */
 	seen_hash  *final_keys;
 	seen_hash  *title_keys;
 	seen_hash  *hosts;
 	int32		null_host_rows; /* rows kept whose host is NULL */
+	bool		held_back;		/* a row was over its host's cap */
 	int64		rank;			/* rows returned so far */
 	MemoryContext keys_context;
 } RankedStream;
@@ -140,6 +155,8 @@ keep_candidate(RankedStream *stream, HeapTuple tuple)
 	bool		isnull;
 	bool		is_new;
 	Datum		host;
+	int32	   *count;
+	bool		within_cap;
 
 	seen_key(stream, stream->final_keys,
 			 TextDatumGetCString(heap_getattr(tuple, COL_FINAL_KEY, stream->desc, &isnull)),
@@ -154,23 +171,22 @@ keep_candidate(RankedStream *stream, HeapTuple tuple)
 	if (!stream->limit_hosts)
 		return true;
 
+	/*
+	 * The row is the host's count-th; the first walk keeps the first
+	 * per_host of each host, the second walk the others.  NULL hosts form
+	 * one group, as in a window's PARTITION BY.
+	 */
 	host = heap_getattr(tuple, COL_HOST, stream->desc, &isnull);
 	if (isnull)
-	{
-		/* NULL hosts form one group, as in a window's PARTITION BY */
-		if (stream->null_host_rows >= stream->per_host)
-			return false;
-		stream->null_host_rows++;
-	}
+		count = &stream->null_host_rows;
 	else
-	{
-		SeenKey    *entry = seen_key(stream, stream->hosts, TextDatumGetCString(host), &is_new);
-
-		if (entry->count >= stream->per_host)
-			return false;
-		entry->count++;
-	}
-	return true;
+		count = &seen_key(stream, stream->hosts, TextDatumGetCString(host), &is_new)->count;
+	within_cap = *count < stream->per_host;
+	if (within_cap)
+		(*count)++;
+	else
+		stream->held_back = true;
+	return stream->second_walk ? !within_cap : within_cap;
 }
 
 /* Buffer the next batch of candidates; false when there are none left. */
@@ -229,6 +245,38 @@ close_stream(Datum arg)
 }
 
 /*
+ * Open a cursor on query (inside an SPI connection), planned for its first
+ * few rows: the caller usually wants ten, and the rank order is an
+ * index's.  A cursor plans for cursor_tuple_fraction (10%) of the rows,
+ * which at a million rows picks hash joins and a sort of every candidate;
+ * set it for this planning only, as a SET clause would.  No JIT either: it
+ * is decided on the cost of reading every row, and compiling took 350 ms
+ * where the ten rows take one.
+ */
+static Portal
+open_cursor(const char *query, int nargs, Oid *argtypes, Datum *args, const char *nulls)
+{
+	SPIPlanPtr	plan;
+	Portal		portal;
+	int			guc_level;
+
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("cursor_tuple_fraction", FAST_START_FRACTION,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_FAST_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	/* the query is planned here, when the cursor opens */
+	portal = SPI_cursor_open(NULL, plan, args, nulls, true);
+	if (portal == NULL)
+		elog(ERROR, "SPI_cursor_open failed: %s", SPI_result_code_string(SPI_result));
+	AtEOXact_GUC(true, guc_level);
+	return portal;
+}
+
+/*
  * Set up the stream of the first call: query (with nargs arguments of
  * argtypes, values args), keeping at most per_host rows of a host when
  * limit_hosts.
@@ -236,15 +284,13 @@ close_stream(Datum arg)
 static void
 open_stream(FunctionCallInfo fcinfo, FuncCallContext *funcctx, const char *query,
 			int nargs, Oid *argtypes, Datum *args, const char *nulls,
-			bool limit_hosts, int32 per_host)
+			bool limit_hosts, int32 per_host, bool hold_back)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	RankedStream *stream;
 	TupleDesc	result_desc;
-	SPIPlanPtr	plan;
 	Portal		portal;
 	MemoryContext old;
-	int			guc_level;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
 		ereport(ERROR,
@@ -259,6 +305,8 @@ open_stream(FunctionCallInfo fcinfo, FuncCallContext *funcctx, const char *query
 	stream = palloc0(sizeof(RankedStream));
 	stream->limit_hosts = limit_hosts;
 	stream->per_host = per_host;
+	stream->hold_back = hold_back;
+	stream->query = query;
 	stream->batch = FIRST_BATCH;
 	stream->keys_context = funcctx->multi_call_memory_ctx;
 	stream->batch_context = AllocSetContextCreate(funcctx->multi_call_memory_ctx,
@@ -277,27 +325,7 @@ open_stream(FunctionCallInfo fcinfo, FuncCallContext *funcctx, const char *query
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/*
-	 * Plan for the first few rows: the caller usually wants ten, and the
-	 * rank order is an index's.  A cursor plans for cursor_tuple_fraction
-	 * (10%) of the rows, which at a million rows picks hash joins and a
-	 * sort of every candidate; set it for this planning only, as a SET
-	 * clause would.  No JIT either: it is decided on the cost of reading
-	 * every row, and compiling took 350 ms where the ten rows take one.
-	 */
-	guc_level = NewGUCNestLevel();
-	(void) set_config_option("cursor_tuple_fraction", FAST_START_FRACTION,
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("jit", "off",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_FAST_PLAN);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	/* the query is planned here, when the cursor opens */
-	portal = SPI_cursor_open(NULL, plan, args, nulls, true);
-	if (portal == NULL)
-		elog(ERROR, "SPI_cursor_open failed: %s", SPI_result_code_string(SPI_result));
-	AtEOXact_GUC(true, guc_level);
+	portal = open_cursor(query, nargs, argtypes, args, nulls);
 	stream->cursor = MemoryContextStrdup(funcctx->multi_call_memory_ctx, portal->name);
 	stream->cursor_open = true;
 	old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
@@ -307,6 +335,36 @@ open_stream(FunctionCallInfo fcinfo, FuncCallContext *funcctx, const char *query
 
 	funcctx->user_fctx = stream;
 	RegisterExprContextCallback(rsinfo->econtext, close_stream, PointerGetDatum(stream));
+}
+
+
+/*
+ * The first walk is over and held rows back: walk the candidates again,
+ * from the start, with the rules' memory cleared.  False if there is
+ * nothing to walk again.
+ */
+static bool
+start_second_walk(RankedStream *stream)
+{
+	Portal		portal;
+
+	if (!stream->hold_back || stream->second_walk || !stream->held_back)
+		return false;
+	stream->second_walk = true;
+	seen_reset(stream->final_keys);
+	seen_reset(stream->title_keys);
+	seen_reset(stream->hosts);
+	stream->null_host_rows = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = open_cursor(stream->query, 0, NULL, NULL, NULL);
+	stream->cursor = MemoryContextStrdup(stream->keys_context, portal->name);
+	stream->cursor_open = true;
+	SPI_finish();
+	stream->exhausted = false;
+	stream->batch = FIRST_BATCH;
+	return true;
 }
 
 /* The next kept row of the stream, or DONE. */
@@ -320,7 +378,8 @@ next_row(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
 		HeapTuple	tuple;
 
 		CHECK_FOR_INTERRUPTS();
-		if (stream->next >= stream->nrows && !fetch_batch(stream))
+		if (stream->next >= stream->nrows && !fetch_batch(stream) &&
+			!(start_second_walk(stream) && fetch_batch(stream)))
 			break;
 		tuple = stream->rows[stream->next++];
 		if (keep_candidate(stream, tuple))
@@ -364,7 +423,7 @@ pglearn_uncertain_stored(PG_FUNCTION_ARGS)
 					 errmsg("per_host must be a positive integer, got %d", PG_GETARG_INT32(0))));
 		funcctx = SRF_FIRSTCALL_INIT();
 		open_stream(fcinfo, funcctx, UNCERTAIN_QUERY, 0, NULL, NULL, NULL,
-					!PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0));
+					!PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0), true);
 	}
 	funcctx = SRF_PERCALL_SETUP();
 	return next_row(fcinfo, funcctx);
@@ -395,7 +454,7 @@ pglearn_recommend_stored(PG_FUNCTION_ARGS)
 		}
 		funcctx = SRF_FIRSTCALL_INIT();
 		open_stream(fcinfo, funcctx, RECOMMEND_QUERY, RECOMMEND_NARGS, argtypes, args, nulls,
-					!PG_ARGISNULL(5) && PG_GETARG_BOOL(5), 1);
+					!PG_ARGISNULL(5) && PG_GETARG_BOOL(5), 1, false);
 	}
 	funcctx = SRF_PERCALL_SETUP();
 	return next_row(fcinfo, funcctx);
