@@ -397,9 +397,9 @@ meta pick "$PICK"
 # search(): the first three title words of that article, as someone who
 # half remembers a headline types them, and a word common in the corpus
 # (the 30th most frequent in a 1% sample of the documents, after the
-# function words)
+# function words; not "or", which search syntax reads as an operator)
 SEARCH_WORDS=$(q -c "SELECT string_agg(w, ' ') FROM (SELECT w FROM regexp_split_to_table((SELECT title FROM pglearn.examples WHERE url = $(printf "'%s'" "${PICK//\'/\'\'}")), '[^[:alnum:]]+') WITH ORDINALITY AS t(w, n) WHERE w <> '' ORDER BY n LIMIT 3) s")
-SEARCH_COMMON=$(q -c "SELECT word FROM ts_stat('SELECT document FROM pglearn.search_documents TABLESAMPLE SYSTEM (1) REPEATABLE (1)') ORDER BY ndoc DESC, word OFFSET 29 LIMIT 1")
+SEARCH_COMMON=$(q -c "SELECT word FROM ts_stat('SELECT document FROM pglearn.search_documents TABLESAMPLE SYSTEM (1) REPEATABLE (1)') WHERE word <> 'or' ORDER BY ndoc DESC, word OFFSET 29 LIMIT 1")
 meta search_words "$SEARCH_WORDS"
 meta search_common "$SEARCH_COMMON"
 
