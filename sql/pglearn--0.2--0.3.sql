@@ -129,15 +129,22 @@ DECLARE
 	model_name text := pglearn._default_model();
 	problem text;
 	problem_detail text;
+	stored bool;
 BEGIN
 	IF model_name = '' OR NOT EXISTS (SELECT FROM pglearn.models WHERE name = model_name) THEN
 		RETURN NEW;
 	END IF;
 	-- INSERT ... ON CONFLICT fires this for the proposed row even when the
 	-- URL is stored and the row becomes an UPDATE; that UPDATE scores the
-	-- merged row if it changes the text, so do not tokenize twice
-	IF TG_OP = 'INSERT' AND EXISTS (SELECT FROM pglearn.examples WHERE url = NEW.url) THEN
-		RETURN NEW;
+	-- merged row if it changes the text, so do not tokenize twice.  The
+	-- table looked in is the one the trigger fires on: on Citus that is the
+	-- shard of examples that holds this url, on the worker running this.
+	IF TG_OP = 'INSERT' THEN
+		EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s WHERE url = $1)', TG_RELID::pg_catalog.regclass)
+			INTO stored USING NEW.url;
+		IF stored THEN
+			RETURN NEW;
+		END IF;
 	END IF;
 	BEGIN
 		NEW.score := pglearn.classify(model_name, NEW.url, NEW.title,
@@ -191,6 +198,11 @@ $$
 DECLARE
 	batch int8[] := retry;
 BEGIN
+	IF pglearn._distributed() THEN	-- on Citus: one UPDATE per shard, on the workers
+		SELECT d.last_id, d.changed, '{}', '{}' INTO last_id, changed, skipped, replaced
+		  FROM pglearn._rescore_distributed(name, after_id, batch_size, retry) d;
+		RETURN;
+	END IF;
 	IF batch IS NULL THEN
 		SELECT array_agg(b.id ORDER BY b.id) INTO batch
 		  FROM (SELECT e.id FROM pglearn.examples e WHERE e.id > after_id ORDER BY e.id LIMIT batch_size) b;
@@ -808,15 +820,17 @@ CREATE TYPE publication_member AS (
 COMMENT ON TYPE publication_member IS
 	'one member of a published recommendation list, as publish() records it in publications.members and Redis receives it';
 
--- (the conversion of the stored members; ALTER ... USING takes no subquery)
-CREATE FUNCTION pg_temp.members_of(members jsonb) RETURNS publication_member[]
+-- (the conversion of the stored members; ALTER ... USING takes no subquery.
+-- Not a pg_temp function: Citus runs this script on its workers in a
+-- prepared transaction, which cannot have touched temporary objects.)
+CREATE FUNCTION pglearn._members_of(members jsonb) RETURNS publication_member[]
 	LANGUAGE sql IMMUTABLE STRICT
 	RETURN ARRAY(SELECT pg_catalog.jsonb_populate_record(NULL::pglearn.publication_member, m)
 				   FROM pg_catalog.jsonb_array_elements(members) WITH ORDINALITY AS x(m, n) ORDER BY n);
 DROP VIEW publish_status;
 ALTER TABLE publications ALTER COLUMN members TYPE publication_member[]
-	USING pg_temp.members_of(members);
-DROP FUNCTION pg_temp.members_of(jsonb);
+	USING pglearn._members_of(members);
+DROP FUNCTION pglearn._members_of(jsonb);
 COMMENT ON COLUMN publications.members IS
 	'the members of the last publish(), best first';
 
@@ -842,6 +856,7 @@ $$
 DECLARE
 	v int8;
 BEGIN
+	PERFORM pglearn._local_only('publish()');	-- it publishes recommend()'s list
 	PERFORM pglearn._redis_check();
 	-- The version is taken in DO UPDATE, after the row lock: of two
 	-- publishers of one list, the one that commits later gets the higher
@@ -1512,3 +1527,201 @@ COMMENT ON FUNCTION release_claims(text[], text) IS
 REVOKE EXECUTE ON FUNCTION release_claims(text[], text) FROM PUBLIC;
 
 -- END crawl claims
+
+-- BEGIN distribute (Citus: README "Scaling out"; t/citus)
+--
+-- One database over many machines: Citus
+--
+-- On a Citus coordinator, distribute() makes examples a table hash-
+-- distributed by url (crawled articles by the million live on the workers
+-- and are scored there), the tables keyed by an article's url beside it on
+-- the same workers (co-located, so a join on url stays on one node), and
+-- the small tables (models, lists, publications) reference tables, copied
+-- to every node, so everything that looks a model or a list up by name
+-- answers on a worker too: the scoring trigger, classify(name, ...).
+--
+-- Citus requires every unique constraint of a distributed table to include
+-- its distribution column.  The url was unique already; the primary key
+-- on id alone becomes (id, url).  Ids still come from one sequence
+-- (examples_id_seq, and on Citus each worker's own range of it), so they
+-- stay unique and keep their meaning for Redis and the crawler; what the
+-- key no longer refuses is an id given by hand that another url has.  id
+-- leads the key, so lookups and batches by id keep their index.
+ALTER TABLE examples DROP CONSTRAINT examples_pkey,
+	ADD CONSTRAINT examples_pkey PRIMARY KEY (id, url);
+
+-- Is pglearn.examples distributed by Citus?  Without Citus there is no
+-- pg_dist_partition, so the catalog is read by name at run time.
+CREATE FUNCTION _distributed() RETURNS bool
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	found bool;
+BEGIN
+	IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		RETURN false;
+	END IF;
+	EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+		INTO found USING 'pglearn.examples'::pg_catalog.regclass;
+	RETURN found;
+END
+$$;
+COMMENT ON FUNCTION _distributed() IS
+	'internal: true if pglearn.examples is a Citus distributed table (distribute())';
+
+-- The functions that cannot run on a distributed examples call this first,
+-- so the user reads why instead of a Citus planner error (the details say
+-- why each one cannot; README "Scaling out" too).  src/ranking.c calls it
+-- for the stored-score walks of uncertain(NULL, ...), to_label and
+-- recommend(); publish() publishes recommend()'s list.
+CREATE FUNCTION _local_only(what text) RETURNS bool
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	IF pglearn._distributed() THEN
+		RAISE EXCEPTION '% does not run on a distributed pglearn.examples', what
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = CASE
+					WHEN what LIKE 'uncertain%' THEN
+						'It walks the stored scores in rank order through one cursor over an index and leaves out rows whose URL, final URL or title a labelled row has: joins on columns other than url, which Citus cannot run across shards.'
+					WHEN what = 'publish()' THEN
+						'publish() publishes the list recommend() makes, which does not run distributed.'
+					ELSE
+						'It walks the stored scores in rank order through one cursor over an index, reading them through a SQL function with parameters, which Citus cannot plan over a distributed table.'
+					END,
+				  HINT = CASE WHEN what LIKE 'uncertain%'
+							  THEN 'Name the model: pglearn.uncertain(''name'', k) scores on the workers and ranks the same rows.'
+							  ELSE 'See README "Scaling out" for what runs on a distributed database.' END;
+	END IF;
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION _local_only(text) IS
+	'internal: raises feature_not_supported, naming what, when pglearn.examples is distributed; else true';
+
+-- Rescoring a batch on a distributed examples: one UPDATE that Citus sends
+-- to every shard, so the rows are scored on the workers that hold them, in
+-- parallel.  The model is looked up once, on the coordinator, and shipped
+-- as a value: Citus refuses a STABLE function of a row's columns (as
+-- classify(name, ...) is) in a multi-shard UPDATE, and classify(model,
+-- features(...)) with the model's own settings is the same score, bit for
+-- bit (t/citus compares every one).  Unlike _rescore_batch on one node it
+-- waits for row locks (Citus runs no FOR UPDATE SKIP LOCKED over many
+-- shards): a labeller holding a row delays the batch, and a deadlock
+-- across nodes is broken by Citus's detector, which cancels one side.
+CREATE FUNCTION _rescore_distributed(name text, after_id int8, batch_size int4, retry int8[],
+									 OUT last_id int8, OUT changed int8)
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	batch int8[] := retry;
+	live_model pglearn.model;
+	hash_bits int4;
+	use_binary bool;
+BEGIN
+	IF batch IS NULL THEN
+		SELECT array_agg(b.id ORDER BY b.id) INTO batch
+		  FROM (SELECT e.id FROM pglearn.examples e WHERE e.id > after_id ORDER BY e.id LIMIT batch_size) b;
+	END IF;
+	changed := 0;
+	IF cardinality(batch) IS NULL OR cardinality(batch) = 0 THEN
+		RETURN;
+	END IF;
+	last_id := batch[cardinality(batch)];
+	SELECT l.model, l.hash_bits, l."binary" INTO live_model, hash_bits, use_binary
+	  FROM pglearn._live_model(name) l;
+	UPDATE pglearn.examples e SET score = s.p
+	  FROM (SELECT x.url,
+				   pglearn.classify(live_model, pglearn.features(x.url, x.title,
+					   pglearn.article_text(x.description, x.body), hash_bits, use_binary)) AS p
+			  FROM pglearn.examples x WHERE x.id = ANY (batch)) s
+	 WHERE e.url = s.url AND e.id = ANY (batch) AND e.score IS DISTINCT FROM s.p;
+	GET DIAGNOSTICS changed = ROW_COUNT;
+END
+$$;
+COMMENT ON FUNCTION _rescore_distributed(text, int8, int4, int8[]) IS
+	'internal: _rescore_batch on a distributed pglearn.examples: one UPDATE run on every shard, the model shipped from the coordinator';
+
+CREATE FUNCTION distribute(shard_count int4 DEFAULT NULL)
+	RETURNS TABLE (relation regclass, placement text)
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	t record;
+	coordinator bool;
+	done regclass[] := '{}';
+BEGIN
+	PERFORM pglearn._check_k('shard_count', shard_count, true);
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+		RAISE EXCEPTION 'pglearn.distribute() needs Citus, which is not installed in this database'
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'There is no extension "citus" in database ' || pg_catalog.quote_ident(pg_catalog.current_database()) || '.',
+				  HINT = 'Install Citus on every node, add citus to shared_preload_libraries, CREATE EXTENSION citus in this database on every node and add the workers (README "Scaling out").';
+	END IF;
+	EXECUTE 'SELECT pg_catalog.citus_is_coordinator()' INTO coordinator;
+	IF NOT coordinator THEN
+		RAISE EXCEPTION 'pglearn.distribute() must run on the Citus coordinator'
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'This node is a Citus worker: its tables are shards and copies the coordinator manages.',
+				  HINT = 'Connect to the coordinator and call pglearn.distribute() there.';
+	END IF;
+	-- the scoring and updated_at triggers run on the shards: they read only
+	-- the row being written, the shard holding it and the reference tables
+	PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+	PERFORM pg_catalog.set_config('client_min_messages',
+		CASE WHEN pg_catalog.current_setting('client_min_messages') IN ('debug5', 'debug4', 'debug3', 'debug2', 'debug1', 'log', 'notice')
+			 THEN 'warning' ELSE pg_catalog.current_setting('client_min_messages') END, true);
+	-- every table of the extension: examples hashed by url, the tables
+	-- keyed by url beside it, the others copied to every node (reference
+	-- tables first: examples' shards are created after them)
+	FOR t IN
+		SELECT c.oid::pg_catalog.regclass AS rel,
+			   CASE WHEN c.oid = 'pglearn.examples'::pg_catalog.regclass THEN 1
+					WHEN EXISTS (SELECT FROM pg_catalog.pg_constraint k
+								  JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+								 WHERE k.conrelid = c.oid AND k.contype = 'p'
+								   AND pg_catalog.cardinality(k.conkey) = 1 AND a.attname = 'url') THEN 2
+					ELSE 0 END AS kind
+		  FROM pg_catalog.pg_class c
+		  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+			   AND d.objid = c.oid AND d.deptype = 'e'
+		  JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid AND x.extname = 'pglearn'
+		 WHERE c.relkind IN ('r', 'p')
+		 ORDER BY 2, c.oid::pg_catalog.regclass::text
+	LOOP
+		CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t.rel);
+		IF t.kind = 0 THEN
+			PERFORM pg_catalog.create_reference_table(t.rel);
+			relation := t.rel;
+			placement := 'reference table';
+		ELSIF t.kind = 1 THEN
+			IF shard_count IS NULL THEN
+				PERFORM pg_catalog.create_distributed_table(t.rel, 'url');
+			ELSE
+				PERFORM pg_catalog.create_distributed_table(t.rel, 'url', shard_count => shard_count);
+			END IF;
+			relation := t.rel;
+			placement := 'distributed by url';
+		ELSE
+			PERFORM pg_catalog.create_distributed_table(t.rel, 'url', colocate_with => 'pglearn.examples');
+			relation := t.rel;
+			placement := 'distributed by url, co-located with pglearn.examples';
+		END IF;
+		done := done || t.rel;
+		RETURN NEXT;
+	END LOOP;
+	-- the rows now live in the shards; the coordinator's copies go
+	FOR t IN SELECT r.rel FROM pg_catalog.unnest(done) WITH ORDINALITY AS r(rel, n) ORDER BY r.n DESC LOOP
+		PERFORM pg_catalog.truncate_local_data_after_distributing_table(t.rel);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION distribute(int4) IS
+	'on a Citus coordinator: distributes pglearn.examples by url (shard_count shards, default citus.shard_count), the tables keyed by url co-located with it and the other tables as reference tables; returns what it did (nothing for tables already distributed)';
+REVOKE EXECUTE ON FUNCTION distribute(int4) FROM PUBLIC;
+
+-- END distribute

@@ -23,11 +23,15 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "featurize.h"
 #include "fvec.h"
 #include "model.h"
+
+/* Citus's setting that allows a query inside a query on a shard */
+#define CITUS_NESTED_EXECUTION "citus.allow_nested_distributed_execution"
 
 PG_FUNCTION_INFO_V1(pglearn_score);
 PG_FUNCTION_INFO_V1(pglearn_classify);
@@ -262,12 +266,27 @@ newest_model_query(text *name_text, Datum *model_datum)
 	Datum		args[1];
 	bool		isnull;
 	int			ret;
+	int			guc_level;
 
 	args[0] = PointerGetDatum(name_text);
+
+	/*
+	 * On Citus (pglearn.distribute()) models is a reference table and this
+	 * may run on a worker, inside the task of a query over examples' shards,
+	 * where Citus refuses a nested query on a distributed table unless told
+	 * otherwise: shards may move meanwhile.  A reference table is on every
+	 * node, kept equal by two-phase commit, so this one read is allowed, for
+	 * this statement only.
+	 */
+	guc_level = NewGUCNestLevel();
+	if (GetConfigOption(CITUS_NESTED_EXECUTION, true, false) != NULL)
+		(void) set_config_option(CITUS_NESTED_EXECUTION, "on", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	ret = SPI_execute_with_args("SELECT m.model FROM pglearn.models m"
 								" WHERE m.name OPERATOR(pg_catalog.=) $1"
 								" ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
 								1, argtypes, args, NULL, true, 1);
+	AtEOXact_GUC(true, guc_level);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
 	if (SPI_processed == 0)

@@ -325,6 +325,16 @@ open_stream(FunctionCallInfo fcinfo, FuncCallContext *funcctx, const char *query
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/*
+	 * Neither query can be planned on a distributed pglearn.examples
+	 * (Citus): _local_only() says so, and why, instead of Citus's planner.
+	 */
+	if (SPI_execute(strcmp(query, UNCERTAIN_QUERY) == 0 ?
+					"SELECT pglearn._local_only('uncertain(NULL, ...) and to_label')" :
+					"SELECT pglearn._local_only('recommend()')",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed");
+
 	portal = open_cursor(query, nargs, argtypes, args, nulls);
 	stream->cursor = MemoryContextStrdup(funcctx->multi_call_memory_ctx, portal->name);
 	stream->cursor_open = true;

@@ -1128,6 +1128,22 @@ column_of_type(Relation rel, const char *name, Oid type)
 	return attno;
 }
 
+/* Is pglearn.examples distributed by Citus (pglearn._distributed())? */
+static bool
+examples_distributed(void)
+{
+	bool		distributed;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT pglearn._distributed()", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute failed");
+	distributed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return distributed && !isnull;
+}
+
 /*
  * Set up the index search; false if the index cannot be used (the caller
  * then scans the table).
@@ -1146,6 +1162,15 @@ open_search(Search *search, Oid nsp, Oid fvec_type)
 		get_rel_relkind(index_oid) != RELKIND_INDEX)
 	{
 		search->abandoned = "no index " SIMILAR_INDEX_NAME;
+		return false;
+	}
+	/*
+	 * On Citus (pglearn.distribute()) this node's table is an empty shell and
+	 * the rows are in the workers' shards: only a query reaches them.
+	 */
+	if (examples_distributed())
+	{
+		search->abandoned = "the table is distributed (Citus)";
 		return false;
 	}
 	/* reading the heap directly: only for a caller who may read it all */
