@@ -1559,7 +1559,11 @@ $$
 DECLARE
 	found bool;
 BEGIN
-	IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+	-- the catalog, not to_regclass(): a missing name logs at DEBUG1, which
+	-- would show in every similar() and uncertain() of a DEBUG session
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+					WHERE c.relname = 'pg_dist_partition'
+					  AND c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace) THEN
 		RETURN false;
 	END IF;
 	EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'

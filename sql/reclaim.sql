@@ -84,8 +84,9 @@ SELECT array_agg(id ORDER BY id) AS still_unscored FROM pglearn.examples WHERE s
 SELECT pglearn.rescore_candidates(NULL, 2, NULL) >= 1 AS the_third_next;
 SELECT count(*) AS none_left FROM pglearn.examples WHERE score IS NULL;
 
--- per_host caps the pool as it caps uncertain() (default 3 a host: 2
--- hosts here); bad k and unknown models
+-- the pool is uncertain(NULL, k, per_host)'s first k rows: per_host only
+-- orders them (a host's rows beyond it come last), so k rows are rescored
+-- however few the hosts (2 here); bad k and unknown models
 SELECT pglearn.fit('default', 'pglearn.examples', '{"C": 10}') IS NOT NULL AS refitted;
 SELECT pglearn.rescore_candidates(NULL, 10, 1) AS one_a_host, pglearn.rescore_candidates() AS three_a_host;
 SELECT pglearn.rescore_candidates(NULL, 0);
