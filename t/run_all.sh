@@ -136,6 +136,7 @@ run_suite redis bash t/redis/run.sh
 run_suite roles bash t/roles/run.sh
 run_suite crawler bash crawler/t/run.sh
 run_suite claims bash crawler/t/claims.sh
+run_suite citus bash t/citus/run.sh
 run_suite extract bash crawler/t/extract_test.sh
 run_suite setup bash t/setup/run.sh
 run_suite ops bash t/ops/run.sh

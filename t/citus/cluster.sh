@@ -24,7 +24,15 @@ citus_ensure_installed() {
 	if [ -f "$libdir/citus.so" ] && [ -f "$sharedir/extension/citus.control" ]; then
 		return 0
 	fi
-	vendor=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/../shared/vendor/citus
+	# next to this checkout, or next to the checkout it was cloned from
+	# (.ci/run tests a fresh clone in a private temporary directory)
+	local top origin
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	vendor=$top/../shared/vendor/citus
+	origin=$(git -C "$top" config --get remote.origin.url 2>/dev/null || true)
+	if [ ! -f "$vendor/build.sh" ] && [ -n "$origin" ] && [ -f "$origin/../shared/vendor/citus/build.sh" ]; then
+		vendor=$(cd "$origin/../shared/vendor/citus" && pwd)
+	fi
 	if [ ! -f "$vendor/build.sh" ]; then
 		CITUS_SKIP_REASON="Citus is not installed and its source is not at $vendor"
 		return 1
